@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/devmesh"
+)
+
+func runDev(args []string, stdout, stderr io.Writer) int {
+	d := devmesh.DefaultOptions()
+	fs := newFlagSet("dev", "dev [flags]", stderr)
+	fs.IntVar(&d.PerRegion, "per-region", d.PerRegion, "nodes per region")
+	fs.StringVar(&d.Host, "host", d.Host, "loopback address to bind")
+	fs.IntVar(&d.HTTPPort, "http-port", d.HTTPPort, "HTTP port of the first node, counting up (0: any free port)")
+	fs.IntVar(&d.MeshPort, "mesh-port", d.MeshPort, "QUIC/UDP port of the first node, counting up (0: any free port)")
+	fs.IntVar(&d.OriginPort, "origin-port", d.OriginPort, "port of the embedded S3 origin (0: any free port)")
+	fs.BoolVar(&d.WAN, "wan", d.WAN, "emulate inter-region latency from the regions model")
+	fs.StringVar(&d.DataDir, "data-dir", "", "keep node data under this dir (default: a temp dir removed on exit)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "relaymesh dev: bad --log-level %q\n", *level)
+		return 2
+	}
+	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+
+	m, err := devmesh.Start(d)
+	if err != nil {
+		fmt.Fprintf(stderr, "relaymesh dev: %v\n", err)
+		return 1
+	}
+	m.PrintSummary(stdout)
+	return waitAndStop(stderr, func(ctx context.Context) error { return m.Shutdown(ctx) }, 20*time.Second)
+}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// DefaultHTTPPort is the port of the HTTP server for fans, streamers and
+	// ops. The Terraform security groups and health checks are tested
+	// against it.
+	DefaultHTTPPort = 8080
+
+	// DefaultMeshPort is the single UDP port of all inter-node traffic,
+	// memberlist's customary port. The Terraform security groups are tested
+	// against it.
+	DefaultMeshPort = 7946
+)
+
+// Defaults returns the configuration used for every field a file or the
+// environment leaves unset. It is the only place defaults live; the field
+// comments in types.go explain each trade-off.
+//
+// Region, Origin.Endpoint and Origin.Bucket have no default, and neither has
+// Mesh.Advertise when Mesh.Listen binds every interface, so Defaults alone
+// does not pass Validate.
+func Defaults() Config {
+	return Config{
+		Node: Node{
+			Name:    defaultNodeName(os.Hostname), // unique per host without per-host config
+			Region:  "",                           // required: a wrong guess silently lengthens paths
+			DataDir: "/var/lib/relaymesh",         // FHS place for a daemon's state
+		},
+		HTTP: HTTP{
+			Listen:          ":" + strconv.Itoa(DefaultHTTPPort), // every interface: fans, streamers and ops
+			Advertise:       "",                                  // derived: mesh advertise host, HTTP port
+			ShutdownTimeout: 15 * time.Second,                    // fans refetch or reconnect elsewhere in time
+		},
+		Mesh: Mesh{
+			Listen:           ":" + strconv.Itoa(DefaultMeshPort), // one UDP port for everything
+			Advertise:        "",                                  // derived from Listen when its host is specific
+			Seeds:            nil,                                 // none: first node of a new cluster
+			JoinRetryMin:     500 * time.Millisecond,              // a restarting seed is back within a few tries
+			JoinRetryMax:     30 * time.Second,                    // joins within 30s of a seed coming up
+			LeaveTimeout:     5 * time.Second,                     // ~25 gossip rounds for the leave to spread
+			ProbeInterval:    time.Second,                         // fast failure detection; tiny traffic at our size
+			ProbeTimeout:     600 * time.Millisecond,              // > 231ms worst RTT with jitter room, < interval
+			SuspicionMult:    4,                                   // memberlist LAN: few false deaths, quick failover
+			GossipInterval:   200 * time.Millisecond,              // memberlist LAN: spreads news in ~1s
+			PushPullInterval: 30 * time.Second,                    // memberlist LAN: repairs missed gossip
+			StreamTimeout:    10 * time.Second,                    // memberlist TCPTimeout: cross-region sync fits
+			DeadNodeReclaim:  60 * time.Second,                    // a replaced host gets its name back in a minute
+			WANEmulation:     false,                               // production has a real WAN
+		},
+		TLS: TLS{}, // none: production sets all three, `relaymesh dev` makes its own
+		Origin: Origin{
+			Endpoint:  "",               // required: no sensible default origin
+			Bucket:    "",               // required
+			Region:    "us-east-1",      // what MinIO and most S3-compatible stores expect
+			AccessKey: "",               // instance role or AWS_* environment keeps secrets out of files
+			SecretKey: "",               // set together with AccessKey or not at all
+			UseTLS:    true,             // origins are remote; plain http only for local runs
+			Timeout:   10 * time.Second, // a segment must arrive well before the buffer runs dry
+		},
+		Log: Log{
+			Level:  "info", // debug is for diagnosis only
+			Format: "json", // what log shippers parse
+		},
+	}
+}
+
+// fallbackNodeName is used when the host name is unavailable or has nothing
+// usable in it; Validate still passes, and ops see the name in the logs.
+const fallbackNodeName = "relaymesh"
+
+// defaultNodeName derives a node name from the host name. hostname is a
+// parameter so tests can feed it odd host names.
+func defaultNodeName(hostname func() (string, error)) string {
+	h, err := hostname()
+	if err != nil {
+		return fallbackNodeName
+	}
+	if n := sanitizeNodeName(h); n != "" {
+		return n
+	}
+	return fallbackNodeName
+}
+
+// sanitizeNodeName turns a host name into a DNS label: lowercase, every
+// character outside [a-z0-9-] (dots included) replaced by "-", runs of "-"
+// collapsed, no leading or trailing "-", at most 63 characters. It returns ""
+// when nothing usable is left.
+func sanitizeNodeName(h string) string {
+	b := make([]byte, 0, len(h))
+	for _, r := range strings.ToLower(h) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b = append(b, byte(r))
+		case len(b) > 0 && b[len(b)-1] != '-':
+			b = append(b, '-')
+		}
+	}
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	return strings.TrimRight(string(b), "-")
+}

@@ -1,0 +1,225 @@
+package config
+
+import "time"
+
+// Config is the whole configuration of one node. The zero value is not
+// useful; start from Defaults or use Parse/Load.
+type Config struct {
+	Node   Node   `yaml:"node"`
+	HTTP   HTTP   `yaml:"http"`
+	Mesh   Mesh   `yaml:"mesh"`
+	TLS    TLS    `yaml:"tls"`
+	Origin Origin `yaml:"origin"`
+	Log    Log    `yaml:"log"`
+}
+
+// Node identifies this node within the cluster.
+type Node struct {
+	// Name is the node's unique name in the cluster: the gossip member name,
+	// the NATS server name and the label on its metrics. It must be a DNS
+	// label (^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$) so it can also appear in
+	// host names. Default: os.Hostname(), lowercased, with every character
+	// outside [a-z0-9-] turned into "-". The full host name is kept (dots
+	// become hyphens) rather than only its first label, because cloud
+	// host names such as ip-10-0-1-5 repeat across regions with the same
+	// VPC ranges. Two nodes with one name fight over it until
+	// Mesh.DeadNodeReclaim lets the newer one win, so set it explicitly
+	// (RELAYMESH_NODE_NAME) when host names are not unique.
+	Name string `yaml:"name"`
+
+	// Region is the region this node runs in, one of regions.Names(). It is
+	// required: there is no safe default, because the region decides the
+	// node's rank in the chat tree and which fans the edge directory sends
+	// here. A wrong region still works, just with longer paths.
+	Region string `yaml:"region"`
+
+	// DataDir holds the node's durable state (chat history, segment cache,
+	// ingest spool). Default "/var/lib/relaymesh". It should be on local disk
+	// that survives restarts; a tmpfs loses the spool of a killed node.
+	DataDir string `yaml:"data_dir"`
+}
+
+// HTTP is the one HTTP server of the node.
+type HTTP struct {
+	// Listen is the host:port the HTTP server binds. Default ":8080"
+	// (DefaultHTTPPort on every interface). Fans (chat WebSocket, HLS),
+	// streamers (ingest) and ops (health, metrics, dashboard) all use it, so
+	// one port opens the node to everything. Port 0 picks a free port, for
+	// tests.
+	Listen string `yaml:"listen"`
+
+	// Advertise is the host:port other nodes and the edge directory hand out
+	// to fans to reach this node. Default empty, meaning the mesh advertise
+	// host with the Listen port (see Config.HTTPAdvertise). Set it when fans
+	// reach the node through a different name or port than the mesh does,
+	// e.g. a public DNS name in front of a private mesh address.
+	Advertise string `yaml:"advertise"`
+
+	// ShutdownTimeout is how long SIGTERM waits for fans and streamers to
+	// drain before connections are closed. Default 15s: long enough for HLS
+	// players to fetch their next segment elsewhere and for chat clients to
+	// reconnect, short enough for rolling restarts and the 30s grace period
+	// most orchestrators give.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Mesh configures membership (gossip) and the QUIC links between nodes. The
+// timers follow memberlist's WAN profile, adjusted for the four regions'
+// round trips (worst measured p50 231 ms, Seoul-Frankfurt).
+type Mesh struct {
+	// Listen is the UDP host:port for all inter-node traffic: gossip, probes,
+	// state sync and the NATS leaf links all run over QUIC on this one port,
+	// so ops open a single port and tests can emulate the WAN in one place.
+	// Default ":7946" (DefaultMeshPort, memberlist's usual port). Port 0 picks
+	// a free port, for tests.
+	Listen string `yaml:"listen"`
+
+	// Advertise is the host:port peers dial to reach this node. Default
+	// empty, meaning Listen; it is therefore required when the Listen host is
+	// unspecified (empty, 0.0.0.0 or ::), because "any interface" is not an
+	// address another node can dial. Behind NAT or with an elastic IP set it
+	// to the public address, usually per host via RELAYMESH_MESH_ADVERTISE.
+	Advertise string `yaml:"advertise"`
+
+	// Seeds are host:port addresses of other nodes to join at start. Any one
+	// live seed is enough; listing one node (or DNS name) per region survives
+	// the loss of a region. Default empty: this is the first node of a new
+	// cluster. A node's own address may appear (all nodes can share one list).
+	Seeds []string `yaml:"seeds"`
+
+	// JoinRetryMin is the first wait before retrying a failed join; the wait
+	// doubles up to JoinRetryMax. Default 500ms: a seed that is restarting
+	// comes back within a few retries without a thundering herd.
+	JoinRetryMin time.Duration `yaml:"join_retry_min"`
+
+	// JoinRetryMax caps the join backoff. Default 30s: a node that starts
+	// before every seed is reachable still joins within half a minute of one
+	// coming up, and a large fleet does not hammer a seed that is down.
+	JoinRetryMax time.Duration `yaml:"join_retry_max"`
+
+	// LeaveTimeout is how long a graceful shutdown waits for the leave
+	// intent to gossip out. Default 5s: enough for ~25 gossip rounds across
+	// the regions; too short and peers see a failure (suspect, then dead)
+	// instead of a clean leave.
+	LeaveTimeout time.Duration `yaml:"leave_timeout"`
+
+	// ProbeInterval is how often a node probes one random peer for liveness.
+	// Default 1s (memberlist LAN; WAN uses 5s). Lower detects failures faster
+	// at the cost of more probe traffic; with tens of nodes the traffic is
+	// negligible and fans on a dead edge reconnect sooner.
+	ProbeInterval time.Duration `yaml:"probe_interval"`
+
+	// ProbeTimeout is how long a direct probe waits for its ack before
+	// falling back to indirect probes. Default 600ms. It must be less than
+	// ProbeInterval and should exceed the worst inter-region RTT (231 ms
+	// Seoul-Frankfurt) with room for jitter, or healthy remote nodes are
+	// suspected on every probe. Validation requires that only with
+	// WANEmulation on; Warnings reports it otherwise.
+	ProbeTimeout time.Duration `yaml:"probe_timeout"`
+
+	// SuspicionMult scales how long a suspected node has to refute before it
+	// is declared dead: SuspicionMult * log10(max(1, nodes)) * ProbeInterval.
+	// Default 4 (memberlist LAN). Higher tolerates longer network hiccups at
+	// the cost of slower failover for fans; must be at least 1.
+	SuspicionMult int `yaml:"suspicion_mult"`
+
+	// GossipInterval is how often a node gossips queued updates to a few
+	// random peers. Default 200ms (memberlist LAN). Lower spreads joins and
+	// failures faster across regions at the cost of more small packets.
+	GossipInterval time.Duration `yaml:"gossip_interval"`
+
+	// PushPullInterval is how often a node does a full state sync with a
+	// random peer, repairing anything gossip missed (e.g. after a partition).
+	// Default 30s (memberlist LAN). Cost grows with cluster size; fine for
+	// tens of nodes.
+	PushPullInterval time.Duration `yaml:"push_pull_interval"`
+
+	// StreamTimeout bounds each stream-based exchange with a peer (push/pull
+	// sync, fallback probes), memberlist's TCPTimeout. Default 10s (memberlist
+	// LAN): generous for a cross-region handshake plus a state transfer,
+	// short enough that a hung peer does not stall the sync loop.
+	StreamTimeout time.Duration `yaml:"stream_timeout"`
+
+	// DeadNodeReclaim is how long after a node is declared dead its name may
+	// rejoin from another address. Default 60s: a replaced instance with a
+	// new IP rejoins under the same name after a minute, while a flapping old
+	// instance cannot steal the name right away. Zero is not allowed: it would
+	// let two live nodes with the same name flip-flop.
+	DeadNodeReclaim time.Duration `yaml:"dead_node_reclaim"`
+
+	// WANEmulation delays every inter-node packet by the one-way latency of
+	// the regions model between the two nodes' regions (regions.OneWay).
+	// Default false. Only for local multi-region runs (`relaymesh dev`) and
+	// tests on one machine; never in production, where the real WAN already
+	// adds the delay.
+	WANEmulation bool `yaml:"wan_emulation"`
+}
+
+// TLS is the cluster's mutual TLS for the QUIC links between nodes. Set all
+// three files or none. Node startup requires them (the mesh refuses to run
+// unauthenticated); `relaymesh dev` generates its own CA and certificates, so
+// local runs leave them empty.
+type TLS struct {
+	// CAFile is the PEM file of the cluster CA. Peers must present a
+	// certificate signed by it, and this node's certificate must be too.
+	// Default empty.
+	CAFile string `yaml:"ca_file"`
+
+	// CertFile is the PEM certificate this node presents to peers, for both
+	// client and server auth. Default empty.
+	CertFile string `yaml:"cert_file"`
+
+	// KeyFile is the PEM private key of CertFile. Default empty. Keep it
+	// readable only by the relaymesh user.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Origin is the S3-compatible object store that holds every stream's
+// segments and archived chat; edges cache from it and ingest writes to it.
+type Origin struct {
+	// Endpoint is the S3 API host[:port], without a scheme (UseTLS picks
+	// https or http), e.g. "s3.us-east-1.amazonaws.com" or "minio:9000".
+	// Required: there is no sensible default origin.
+	Endpoint string `yaml:"endpoint"`
+
+	// Bucket is the bucket holding all streams. Required; S3 naming rules
+	// apply (3-63 characters of lowercase letters, digits, dots and hyphens,
+	// starting and ending with a letter or digit).
+	Bucket string `yaml:"bucket"`
+
+	// Region is the bucket's region, used to sign requests. Default
+	// "us-east-1", what MinIO and most S3-compatible stores expect. It is
+	// the storage region, unrelated to Node.Region.
+	Region string `yaml:"region"`
+
+	// AccessKey is the S3 access key ID. Set both AccessKey and SecretKey or
+	// neither. Default empty: the node then uses AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY or the instance role, which keeps secrets out of
+	// the file and is what the Terraform deployment does.
+	AccessKey string `yaml:"access_key"`
+
+	// SecretKey is the S3 secret key, see AccessKey. Default empty. It is
+	// blanked by Config.Redacted before a config is logged or served.
+	SecretKey string `yaml:"secret_key"`
+
+	// UseTLS selects https for origin calls. Default true; false only for a
+	// local origin (e.g. the embedded one of `relaymesh dev`) on a trusted
+	// network.
+	UseTLS bool `yaml:"use_tls"`
+
+	// Timeout bounds each origin call. Default 10s: a 2-6s video segment
+	// must arrive well before the player's buffer runs dry, and a slower call
+	// is better retried than waited on.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Log configures the node's structured log.
+type Log struct {
+	// Level is the minimum level logged: debug, info, warn or error. Default
+	// info; debug logs every gossip and link event and is for diagnosis only.
+	Level string `yaml:"level"`
+
+	// Format is json or text. Default json, what log shippers parse; text is
+	// easier to read in a terminal.
+	Format string `yaml:"format"`
+}

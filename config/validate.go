@@ -1,0 +1,199 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/relaymesh/relaymesh/regions"
+)
+
+// Validate checks the semantics of a configuration and reports every problem
+// at once (as Problems), so a broken config is fixed in one round rather than
+// one error per restart. It does no I/O: whether the TLS files exist or the
+// origin answers is checked at startup, where the error can say more.
+func (c *Config) Validate() error {
+	return c.validate().err()
+}
+
+// validate collects the problems of every section, sorted.
+func (c *Config) validate() Problems {
+	var ps Problems
+	c.Node.validate(&ps)
+	c.HTTP.validate(&ps)
+	c.Mesh.validate(&ps)
+	c.TLS.validate(&ps)
+	c.Origin.validate(&ps)
+	c.Log.validate(&ps)
+	ps.sort()
+	return ps
+}
+
+func (n *Node) validate(ps *Problems) {
+	if !nodeNamePattern.MatchString(n.Name) {
+		ps.add("node.name", "must be a DNS label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got %q", n.Name)
+	}
+	switch _, ok := regions.Lookup(n.Region); {
+	case n.Region == "":
+		ps.add("node.region", "required; one of %s", strings.Join(regions.Names(), ", "))
+	case !ok:
+		hint := ""
+		if _, ok := regions.Lookup(strings.ToLower(n.Region)); ok {
+			hint = fmt.Sprintf(" (names are lowercase: %q)", strings.ToLower(n.Region))
+		} else if r, ok := regions.ByCode(n.Region); ok {
+			hint = fmt.Sprintf(" (%q is the cloud code of %q)", n.Region, r.Name)
+		}
+		ps.add("node.region", "must be one of %s; got %q%s", strings.Join(regions.Names(), ", "), n.Region, hint)
+	}
+	if n.DataDir == "" {
+		ps.add("node.data_dir", "must not be empty")
+	}
+}
+
+func (h *HTTP) validate(ps *Problems) {
+	if msg := checkAddr(h.Listen, addrRule{listen: true}); msg != "" {
+		ps.add("http.listen", "%s", msg)
+	}
+	if h.Advertise != "" {
+		if msg := checkAddr(h.Advertise, addrRule{}); msg != "" {
+			ps.add("http.advertise", "%s", msg)
+		}
+	}
+	positive(ps, "http.shutdown_timeout", h.ShutdownTimeout)
+}
+
+func (m *Mesh) validate(ps *Problems) {
+	listenMsg := checkAddr(m.Listen, addrRule{listen: true})
+	if listenMsg != "" {
+		ps.add("mesh.listen", "%s", listenMsg)
+	}
+	switch {
+	case m.Advertise != "":
+		if msg := checkAddr(m.Advertise, addrRule{}); msg != "" {
+			ps.add("mesh.advertise", "%s", msg)
+		}
+	case listenMsg == "":
+		if host, _, _ := net.SplitHostPort(m.Listen); unspecifiedHost(host) {
+			ps.add("mesh.advertise", "required when mesh.listen binds every interface (%q): peers need an address they can dial; set it here or in RELAYMESH_MESH_ADVERTISE", m.Listen)
+		}
+	}
+	seen := make(map[string]int, len(m.Seeds))
+	for i, s := range m.Seeds {
+		p := indexPath("mesh.seeds", i)
+		if msg := checkAddr(s, addrRule{}); msg != "" {
+			ps.add(p, "%s", msg)
+		} else if first, dup := seen[s]; dup {
+			ps.add(p, "duplicate of mesh.seeds[%d]; got %q", first, s)
+		} else {
+			seen[s] = i
+		}
+	}
+
+	positive(ps, "mesh.join_retry_min", m.JoinRetryMin)
+	positive(ps, "mesh.join_retry_max", m.JoinRetryMax)
+	if m.JoinRetryMin > 0 && m.JoinRetryMax > 0 && m.JoinRetryMin > m.JoinRetryMax {
+		ps.add("mesh.join_retry_min", "must not exceed mesh.join_retry_max (%s); got %q", m.JoinRetryMax, m.JoinRetryMin)
+	}
+	positive(ps, "mesh.leave_timeout", m.LeaveTimeout)
+	positive(ps, "mesh.probe_interval", m.ProbeInterval)
+	positive(ps, "mesh.probe_timeout", m.ProbeTimeout)
+	if m.ProbeTimeout > 0 && m.ProbeInterval > 0 && m.ProbeTimeout >= m.ProbeInterval {
+		ps.add("mesh.probe_timeout", "must be less than mesh.probe_interval (%s), or probes overlap; got %q", m.ProbeInterval, m.ProbeTimeout)
+	}
+	if worst := worstRTT(); m.WANEmulation && m.ProbeTimeout > 0 && m.ProbeTimeout <= worst {
+		ps.add("mesh.probe_timeout", "must exceed the worst emulated inter-region RTT (%s) with wan_emulation on, or healthy remote nodes are suspected on every probe; got %q", worst, m.ProbeTimeout)
+	}
+	if m.SuspicionMult < 1 {
+		ps.add("mesh.suspicion_mult", "must be at least 1; got \"%d\"", m.SuspicionMult)
+	}
+	positive(ps, "mesh.gossip_interval", m.GossipInterval)
+	positive(ps, "mesh.push_pull_interval", m.PushPullInterval)
+	positive(ps, "mesh.stream_timeout", m.StreamTimeout)
+	positive(ps, "mesh.dead_node_reclaim", m.DeadNodeReclaim)
+}
+
+func (t *TLS) validate(ps *Problems) {
+	files := []struct{ path, value string }{
+		{"tls.ca_file", t.CAFile},
+		{"tls.cert_file", t.CertFile},
+		{"tls.key_file", t.KeyFile},
+	}
+	var set []string
+	for _, f := range files {
+		if f.value != "" {
+			set = append(set, f.path)
+		}
+	}
+	if len(set) == 0 || len(set) == len(files) {
+		return
+	}
+	for _, f := range files {
+		if f.value == "" {
+			ps.add(f.path, "required when %s set: give all three TLS files or none", describeSet(set))
+		}
+	}
+}
+
+func (o *Origin) validate(ps *Problems) {
+	if o.Endpoint == "" {
+		ps.add("origin.endpoint", "required: host[:port] of the S3-compatible origin")
+	} else if msg := checkEndpoint(o.Endpoint); msg != "" {
+		ps.add("origin.endpoint", "%s", msg)
+	}
+	if o.Bucket == "" {
+		ps.add("origin.bucket", "required")
+	} else if msg := checkBucket(o.Bucket); msg != "" {
+		ps.add("origin.bucket", "%s", msg)
+	}
+	if o.Region == "" {
+		ps.add("origin.region", "must not be empty (requests are signed for a region; MinIO uses \"us-east-1\")")
+	}
+	// Never quote the secret: this message may end up in a log.
+	switch {
+	case o.AccessKey != "" && o.SecretKey == "":
+		ps.add("origin.secret_key", "required when origin.access_key is set: give both or neither")
+	case o.AccessKey == "" && o.SecretKey != "":
+		ps.add("origin.access_key", "required when origin.secret_key is set: give both or neither")
+	}
+	positive(ps, "origin.timeout", o.Timeout)
+}
+
+func (l *Log) validate(ps *Problems) {
+	if msg := checkOneOf(l.Level, "debug", "info", "warn", "error"); msg != "" {
+		ps.add("log.level", "%s", msg)
+	}
+	if msg := checkOneOf(l.Format, "json", "text"); msg != "" {
+		ps.add("log.format", "%s", msg)
+	}
+}
+
+// positive reports a duration that is zero or negative: every timer here
+// would spin or never fire.
+func positive(ps *Problems, path string, d time.Duration) {
+	if d <= 0 {
+		ps.add(path, "must be positive; got %q", d)
+	}
+}
+
+// describeSet renders "tls.ca_file is" or "tls.ca_file and tls.cert_file are".
+func describeSet(paths []string) string {
+	if len(paths) == 1 {
+		return paths[0] + " is"
+	}
+	return strings.Join(paths, " and ") + " are"
+}
+
+// worstRTT is the largest measured round trip between two regions: the
+// longest a probe can legitimately wait for its ack.
+func worstRTT() time.Duration {
+	var worst time.Duration
+	for _, a := range regions.Names() {
+		for _, b := range regions.Names() {
+			if rtt, err := regions.RTT(a, b); err == nil && rtt > worst {
+				worst = rtt
+			}
+		}
+	}
+	return worst
+}

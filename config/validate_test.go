@@ -1,0 +1,223 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   Problems // nil: valid
+	}{
+		{"valid", func(c *Config) {}, nil},
+
+		// node
+		{"name with capitals", func(c *Config) { c.Node.Name = "Edge_1" }, Problems{
+			{"node.name", `must be a DNS label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got "Edge_1"`},
+		}},
+		{"name ends in hyphen", func(c *Config) { c.Node.Name = "edge-" }, Problems{
+			{"node.name", `must be a DNS label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got "edge-"`},
+		}},
+		{"name of 63 characters", func(c *Config) { c.Node.Name = strings.Repeat("a", 63) }, nil},
+		{"name of 64 characters", func(c *Config) { c.Node.Name = strings.Repeat("a", 64) }, Problems{
+			{"node.name", `must be a DNS label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got "` + strings.Repeat("a", 64) + `"`},
+		}},
+		{"empty name", func(c *Config) { c.Node.Name = "" }, Problems{
+			{"node.name", `must be a DNS label: 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit; got ""`},
+		}},
+		{"missing region", func(c *Config) { c.Node.Region = "" }, Problems{
+			{"node.region", "required; one of seoul, tokyo, virginia, frankfurt"},
+		}},
+		{"unknown region", func(c *Config) { c.Node.Region = "mars" }, Problems{
+			{"node.region", `must be one of seoul, tokyo, virginia, frankfurt; got "mars"`},
+		}},
+		{"capitalised region", func(c *Config) { c.Node.Region = "Seoul" }, Problems{
+			{"node.region", `must be one of seoul, tokyo, virginia, frankfurt; got "Seoul" (names are lowercase: "seoul")`},
+		}},
+		{"region code", func(c *Config) { c.Node.Region = "eu-central-1" }, Problems{
+			{"node.region", `must be one of seoul, tokyo, virginia, frankfurt; got "eu-central-1" ("eu-central-1" is the cloud code of "frankfurt")`},
+		}},
+		{"empty data dir", func(c *Config) { c.Node.DataDir = "" }, Problems{
+			{"node.data_dir", "must not be empty"},
+		}},
+
+		// http
+		{"listen on port 0", func(c *Config) { c.HTTP.Listen = "127.0.0.1:0" }, nil},
+		{"listen without port", func(c *Config) { c.HTTP.Listen = "8080" }, Problems{
+			{"http.listen", `must be host:port (missing port in address); got "8080"`},
+		}},
+		{"listen port out of range", func(c *Config) { c.HTTP.Listen = ":65536" }, Problems{
+			{"http.listen", `port must be a number in 0-65535; got ":65536"`},
+		}},
+		{"listen service name", func(c *Config) { c.HTTP.Listen = ":http" }, Problems{
+			{"http.listen", `port must be a number in 0-65535; got ":http"`},
+		}},
+		{"advertise IPv6", func(c *Config) { c.HTTP.Advertise = "[2001:db8::1]:443" }, nil},
+		{"advertise DNS name", func(c *Config) { c.HTTP.Advertise = "edge.example.com:443" }, nil},
+		{"advertise port 0", func(c *Config) { c.HTTP.Advertise = "edge.example.com:0" }, Problems{
+			{"http.advertise", `port must be a number in 1-65535; got "edge.example.com:0"`},
+		}},
+		{"advertise unspecified", func(c *Config) { c.HTTP.Advertise = "0.0.0.0:8080" }, Problems{
+			{"http.advertise", `host must be an address others can dial, not empty, 0.0.0.0 or ::; got "0.0.0.0:8080"`},
+		}},
+		{"advertise bad host", func(c *Config) { c.HTTP.Advertise = "edge example:8080" }, Problems{
+			{"http.advertise", `host must be an IP address or a DNS name; got "edge example:8080"`},
+		}},
+		{"zero shutdown timeout", func(c *Config) { c.HTTP.ShutdownTimeout = 0 }, Problems{
+			{"http.shutdown_timeout", `must be positive; got "0s"`},
+		}},
+
+		// mesh
+		{"advertise needed for unspecified listen", func(c *Config) { c.Mesh.Listen = "[::]:7946"; c.Mesh.Advertise = "" }, Problems{
+			{"mesh.advertise", `required when mesh.listen binds every interface ("[::]:7946"): peers need an address they can dial; set it here or in RELAYMESH_MESH_ADVERTISE`},
+		}},
+		{"advertise not needed for specific listen", func(c *Config) { c.Mesh.Listen = "127.0.0.1:0"; c.Mesh.Advertise = "" }, nil},
+		{"bad listen hides advertise requirement", func(c *Config) { c.Mesh.Listen = "nope"; c.Mesh.Advertise = "" }, Problems{
+			{"mesh.listen", `must be host:port (missing port in address); got "nope"`},
+		}},
+		{"advertise unspecified IPv6", func(c *Config) { c.Mesh.Advertise = "[::]:7946" }, Problems{
+			{"mesh.advertise", `host must be an address others can dial, not empty, 0.0.0.0 or ::; got "[::]:7946"`},
+		}},
+		{"seeds", func(c *Config) { c.Mesh.Seeds = []string{"tokyo.example.com:7946", "10.0.0.2:7946"} }, nil},
+		{"bad seeds", func(c *Config) {
+			c.Mesh.Seeds = []string{"tokyo.example.com", "a:1", ":7946", "a:1", "b:0"}
+		}, Problems{
+			{"mesh.seeds[0]", `must be host:port (missing port in address); got "tokyo.example.com"`},
+			{"mesh.seeds[2]", `host must be an address others can dial, not empty, 0.0.0.0 or ::; got ":7946"`},
+			{"mesh.seeds[3]", `duplicate of mesh.seeds[1]; got "a:1"`},
+			{"mesh.seeds[4]", `port must be a number in 1-65535; got "b:0"`},
+		}},
+		{"join retry inverted", func(c *Config) { c.Mesh.JoinRetryMin = time.Minute }, Problems{
+			{"mesh.join_retry_min", `must not exceed mesh.join_retry_max (30s); got "1m0s"`},
+		}},
+		{"probe timeout not below interval", func(c *Config) { c.Mesh.ProbeTimeout = time.Second }, Problems{
+			{"mesh.probe_timeout", `must be less than mesh.probe_interval (1s), or probes overlap; got "1s"`},
+		}},
+		{"short probe timeout without WAN emulation", func(c *Config) { c.Mesh.ProbeTimeout = 50 * time.Millisecond }, nil},
+		{"short probe timeout with WAN emulation", func(c *Config) {
+			c.Mesh.ProbeTimeout = 200 * time.Millisecond
+			c.Mesh.WANEmulation = true
+		}, Problems{
+			{"mesh.probe_timeout", `must exceed the worst emulated inter-region RTT (231.3ms) with wan_emulation on, or healthy remote nodes are suspected on every probe; got "200ms"`},
+		}},
+		{"suspicion mult zero", func(c *Config) { c.Mesh.SuspicionMult = 0 }, Problems{
+			{"mesh.suspicion_mult", `must be at least 1; got "0"`},
+		}},
+		{"every duration zero or negative", func(c *Config) {
+			c.Mesh.JoinRetryMin, c.Mesh.JoinRetryMax, c.Mesh.LeaveTimeout = 0, -time.Second, 0
+			c.Mesh.ProbeInterval, c.Mesh.ProbeTimeout, c.Mesh.GossipInterval = 0, 0, 0
+			c.Mesh.PushPullInterval, c.Mesh.StreamTimeout, c.Mesh.DeadNodeReclaim = 0, 0, 0
+			c.Origin.Timeout = 0
+		}, Problems{
+			{"mesh.join_retry_min", `must be positive; got "0s"`},
+			{"mesh.join_retry_max", `must be positive; got "-1s"`},
+			{"mesh.leave_timeout", `must be positive; got "0s"`},
+			{"mesh.probe_interval", `must be positive; got "0s"`},
+			{"mesh.probe_timeout", `must be positive; got "0s"`},
+			{"mesh.gossip_interval", `must be positive; got "0s"`},
+			{"mesh.push_pull_interval", `must be positive; got "0s"`},
+			{"mesh.stream_timeout", `must be positive; got "0s"`},
+			{"mesh.dead_node_reclaim", `must be positive; got "0s"`},
+			{"origin.timeout", `must be positive; got "0s"`},
+		}},
+
+		// tls
+		{"all TLS files", func(c *Config) { c.TLS = TLS{CAFile: "ca", CertFile: "cert", KeyFile: "key"} }, nil},
+		{"only the CA", func(c *Config) { c.TLS.CAFile = "ca" }, Problems{
+			{"tls.cert_file", "required when tls.ca_file is set: give all three TLS files or none"},
+			{"tls.key_file", "required when tls.ca_file is set: give all three TLS files or none"},
+		}},
+		{"no key", func(c *Config) { c.TLS = TLS{CAFile: "ca", CertFile: "cert"} }, Problems{
+			{"tls.key_file", "required when tls.ca_file and tls.cert_file are set: give all three TLS files or none"},
+		}},
+
+		// origin
+		{"missing endpoint and bucket", func(c *Config) { c.Origin.Endpoint, c.Origin.Bucket = "", "" }, Problems{
+			{"origin.endpoint", "required: host[:port] of the S3-compatible origin"},
+			{"origin.bucket", "required"},
+		}},
+		{"endpoint with port", func(c *Config) { c.Origin.Endpoint = "minio:9000" }, nil},
+		{"endpoint IP", func(c *Config) { c.Origin.Endpoint = "127.0.0.1:9000" }, nil},
+		{"endpoint with scheme", func(c *Config) { c.Origin.Endpoint = "https://s3.amazonaws.com" }, Problems{
+			{"origin.endpoint", `must be host[:port] without a scheme (use_tls picks https or http); got "https://s3.amazonaws.com"`},
+		}},
+		{"endpoint with path", func(c *Config) { c.Origin.Endpoint = "s3.amazonaws.com/bucket" }, Problems{
+			{"origin.endpoint", `must be host[:port] without a path (the bucket has its own field); got "s3.amazonaws.com/bucket"`},
+		}},
+		{"endpoint bad port", func(c *Config) { c.Origin.Endpoint = "minio:0" }, Problems{
+			{"origin.endpoint", `port must be a number in 1-65535; got "minio:0"`},
+		}},
+		{"endpoint bad host", func(c *Config) { c.Origin.Endpoint = "s3 amazon" }, Problems{
+			{"origin.endpoint", `must be host[:port]; got "s3 amazon"`},
+		}},
+		{"bucket too short", func(c *Config) { c.Origin.Bucket = "ab" }, Problems{
+			{"origin.bucket", `must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit; got "ab" (2 characters)`},
+		}},
+		{"bucket uppercase", func(c *Config) { c.Origin.Bucket = "My_Bucket" }, Problems{
+			{"origin.bucket", `must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit; got "My_Bucket"`},
+		}},
+		{"bucket ends in hyphen", func(c *Config) { c.Origin.Bucket = "bucket-" }, Problems{
+			{"origin.bucket", `must be 3-63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit; got "bucket-"`},
+		}},
+		{"bucket double dot", func(c *Config) { c.Origin.Bucket = "a..b" }, Problems{
+			{"origin.bucket", `must not contain "..", ".-" or "-."; got "a..b"`},
+		}},
+		{"bucket IP", func(c *Config) { c.Origin.Bucket = "192.168.5.4" }, Problems{
+			{"origin.bucket", `must not be an IP address; got "192.168.5.4"`},
+		}},
+		{"bucket with dots", func(c *Config) { c.Origin.Bucket = "media.example.com" }, nil},
+		{"empty origin region", func(c *Config) { c.Origin.Region = "" }, Problems{
+			{"origin.region", `must not be empty (requests are signed for a region; MinIO uses "us-east-1")`},
+		}},
+		{"both keys", func(c *Config) { c.Origin.AccessKey, c.Origin.SecretKey = "AKIA", "s3cr3t" }, nil},
+		{"access key only", func(c *Config) { c.Origin.AccessKey = "AKIA" }, Problems{
+			{"origin.secret_key", "required when origin.access_key is set: give both or neither"},
+		}},
+		{"secret key only, never quoted", func(c *Config) { c.Origin.SecretKey = "s3cr3t" }, Problems{
+			{"origin.access_key", "required when origin.secret_key is set: give both or neither"},
+		}},
+
+		// log
+		{"log enums", func(c *Config) { c.Log = Log{Level: "verbose", Format: "xml"} }, Problems{
+			{"log.level", `must be one of debug, info, warn, error; got "verbose"`},
+			{"log.format", `must be one of json, text; got "xml"`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.change(&c)
+			err := c.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if got := problemsOf(t, err); !slices.Equal(got, tt.want) {
+				t.Errorf("Validate():\n%v\nwant:\n%v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateReportsEverything checks that problems in different sections
+// are all reported, in schema order.
+func TestValidateReportsEverything(t *testing.T) {
+	c := validConfig()
+	c.Log.Level = "loud"
+	c.Node.Region = "mars"
+	c.Mesh.SuspicionMult = -1
+	ps := problemsOf(t, c.Validate())
+	var paths []string
+	for _, p := range ps {
+		paths = append(paths, p.Path)
+	}
+	if want := []string{"node.region", "mesh.suspicion_mult", "log.level"}; !slices.Equal(paths, want) {
+		t.Errorf("paths = %q, want %q", paths, want)
+	}
+}

@@ -1,0 +1,209 @@
+// Package devmesh starts a complete local relaymesh in one process: one
+// or more nodes per region on loopback, WAN emulation from the regions
+// latency model, a generated cluster CA, and an embedded S3 origin. It is
+// what `relaymesh dev` runs and what end-to-end tests build on.
+package devmesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/origin/devs3"
+	"github.com/relaymesh/relaymesh/regions"
+)
+
+// Options configures a dev mesh. The zero value is not useful; start from
+// DefaultOptions.
+type Options struct {
+	Host       string // loopback address every socket binds to
+	PerRegion  int    // nodes per region
+	HTTPPort   int    // first node's HTTP port, the next ones count up; 0 picks free ports
+	MeshPort   int    // first node's QUIC (UDP) port, counting up; 0 picks free ports
+	OriginPort int    // embedded S3 port; 0 picks a free port
+	Bucket     string // origin bucket
+	WAN        bool   // emulate inter-region latency
+	DataDir    string // parent of the nodes' data dirs; empty uses a temp dir removed on shutdown
+	Logger     *slog.Logger
+	// Tune, if set, adjusts each node's config before it starts (tests
+	// shorten timers with it).
+	Tune func(*config.Config)
+}
+
+// DefaultOptions are what `relaymesh dev` uses without flags.
+func DefaultOptions() Options {
+	return Options{
+		Host:       "127.0.0.1",
+		PerRegion:  1,
+		HTTPPort:   8081,
+		MeshPort:   7947,
+		OriginPort: 9000,
+		Bucket:     "relaymesh",
+		WAN:        true,
+	}
+}
+
+// Mesh is a running dev mesh.
+type Mesh struct {
+	opts    Options
+	log     *slog.Logger
+	origin  *devs3.Server
+	nodes   []*node.Node
+	dataDir string
+	tempDir bool
+	once    sync.Once
+}
+
+// Start brings the whole mesh up. Nodes start one after another, each
+// seeded with the ones before it, so that the first founds the cluster and
+// the others join without retries.
+func Start(opts Options) (m *Mesh, err error) {
+	if opts.PerRegion < 1 {
+		return nil, errors.New("devmesh: per-region must be at least 1")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	m = &Mesh{opts: opts, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = m.Shutdown(ctx)
+			m = nil
+		}
+	}()
+
+	m.dataDir = opts.DataDir
+	if m.dataDir == "" {
+		if m.dataDir, err = os.MkdirTemp("", "relaymesh-dev-"); err != nil {
+			return m, fmt.Errorf("devmesh: %w", err)
+		}
+		m.tempDir = true
+	}
+	m.origin, err = devs3.Start(hostPort(opts.Host, opts.OriginPort, 0), m.log.With("component", "origin"), opts.Bucket)
+	if err != nil {
+		return m, err
+	}
+	ca, err := pki.NewCA("relaymesh dev CA", 30*24*time.Hour)
+	if err != nil {
+		return m, fmt.Errorf("devmesh: %w", err)
+	}
+
+	var seeds []string
+	i := 0
+	for _, r := range regions.All() {
+		for k := 1; k <= opts.PerRegion; k++ {
+			cfg := m.nodeConfig(r.Name, k, i, seeds)
+			id, err := ca.NewIdentity(cfg.Node.Name, []string{opts.Host})
+			if err != nil {
+				return m, fmt.Errorf("devmesh: %w", err)
+			}
+			n, err := node.Start(cfg, node.Options{Identity: id, Logger: m.log})
+			if err != nil {
+				return m, fmt.Errorf("devmesh: start %s: %w", cfg.Node.Name, err)
+			}
+			m.nodes = append(m.nodes, n)
+			seeds = append(seeds, n.MeshAddr().String())
+			i++
+		}
+	}
+	return m, nil
+}
+
+func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config {
+	o := m.opts
+	cfg := config.Defaults()
+	cfg.Node.Name = region + "-" + strconv.Itoa(k)
+	cfg.Node.Region = region
+	cfg.Node.DataDir = filepath.Join(m.dataDir, cfg.Node.Name)
+	cfg.HTTP.Listen = hostPort(o.Host, o.HTTPPort, i)
+	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	cfg.Mesh.Listen = hostPort(o.Host, o.MeshPort, i)
+	cfg.Mesh.Seeds = append([]string(nil), seeds...)
+	cfg.Mesh.WANEmulation = o.WAN
+	cfg.Mesh.LeaveTimeout = 2 * time.Second
+	cfg.Origin.Endpoint = m.origin.Endpoint()
+	cfg.Origin.Bucket = o.Bucket
+	cfg.Origin.UseTLS = false
+	cfg.Origin.AccessKey = "relaymesh-dev"
+	cfg.Origin.SecretKey = "relaymesh-dev-secret"
+	cfg.Log.Format = "text"
+	if o.Tune != nil {
+		o.Tune(&cfg)
+	}
+	return cfg
+}
+
+// hostPort gives the i-th port counting up from base, or port 0 when base is 0.
+func hostPort(host string, base, i int) string {
+	if base == 0 {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(base+i))
+}
+
+// Nodes returns the running nodes in start order (regions.All order).
+func (m *Mesh) Nodes() []*node.Node { return m.nodes }
+
+// OriginEndpoint is host:port of the embedded S3 origin.
+func (m *Mesh) OriginEndpoint() string { return m.origin.Endpoint() }
+
+// Shutdown stops every node gracefully (in parallel, as a fleet would be
+// stopped), then the origin, and removes a temporary data dir.
+func (m *Mesh) Shutdown(ctx context.Context) error {
+	var err error
+	m.once.Do(func() {
+		errs := make([]error, len(m.nodes))
+		var wg sync.WaitGroup
+		for i, n := range m.nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = n.Shutdown(ctx)
+			}()
+		}
+		wg.Wait()
+		if m.origin != nil {
+			errs = append(errs, m.origin.Close(ctx))
+		}
+		if m.tempDir {
+			errs = append(errs, os.RemoveAll(m.dataDir))
+		}
+		err = errors.Join(errs...)
+	})
+	return err
+}
+
+// PrintSummary writes what a person needs to use the mesh.
+func (m *Mesh) PrintSummary(w io.Writer) {
+	wan := "off"
+	if m.opts.WAN {
+		wan = "on (delays from the regions latency model)"
+	}
+	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(m.nodes), wan)
+	fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q\n\n", m.origin.Endpoint(), m.opts.Bucket)
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)")
+	for _, n := range m.nodes {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.Region(), n.Name(), n.HTTPURL(), n.MeshAddr())
+	}
+	_ = tw.Flush()
+	if len(m.nodes) > 0 {
+		u := m.nodes[0].HTTPURL()
+		fmt.Fprintf(w, "\ntry:\n  curl %s/v1/mesh\n  curl '%s/v1/edges?region=frankfurt'\n  curl %s/metrics\n", u, u, u)
+	}
+	fmt.Fprintf(w, "\npress Ctrl-C to stop\n")
+}

@@ -1,0 +1,130 @@
+package devmesh
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// logWriter logs into the test log until the test ends; memberlist may
+// log a moment after shutdown, and t.Log after the end panics.
+type logWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+func (w *logWriter) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
+}
+
+// TestDevMeshShowsWANInCoordinates is the README's `relaymesh dev` on
+// free ports: four regions come up alive and, through WAN emulation, the
+// network coordinates of Seoul and Frankfurt land near the modelled 231 ms.
+func TestDevMeshShowsWANInCoordinates(t *testing.T) {
+	opts := DefaultOptions()
+	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
+	lw := &logWriter{t: t}
+	t.Cleanup(lw.stop)
+	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	start := time.Now()
+	m, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := m.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	var seoul, frankfurt *node.Node
+	for _, n := range m.Nodes() {
+		switch n.Region() {
+		case "seoul":
+			seoul = n
+		case "frankfurt":
+			frankfurt = n
+		}
+	}
+
+	const want = 231.3 // ms, measured Seoul-Frankfurt p50 from the brief
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// estimate returns from's view: how many regions are alive and its
+	// estimated RTT to the node named to.
+	estimate := func(from *node.Node, to string) (int, *float64, error) {
+		v, err := meshView(client, from.HTTPURL())
+		if err != nil {
+			return 0, nil, err
+		}
+		alive := map[string]bool{}
+		var rtt *float64
+		for _, mem := range v.Members {
+			if mem.State == "alive" {
+				alive[mem.Region] = true
+			}
+			if mem.Name == to {
+				rtt = mem.RTTMs
+			}
+		}
+		return len(alive), rtt, nil
+	}
+	within := func(rtt *float64) bool { return rtt != nil && math.Abs(*rtt-want)/want <= 0.25 }
+	var last string
+	for deadline := start.Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		aliveS, fromSeoul, err1 := estimate(seoul, frankfurt.Name())
+		aliveF, fromFrankfurt, err2 := estimate(frankfurt, seoul.Name())
+		if err1 != nil || err2 != nil {
+			last = fmt.Sprint(err1, err2)
+			continue
+		}
+		last = fmt.Sprintf("seoul sees %d regions alive, estimates %s to frankfurt; frankfurt sees %d, estimates %s to seoul",
+			aliveS, fmtMs(fromSeoul), aliveF, fmtMs(fromFrankfurt))
+		if aliveS == 4 && aliveF == 4 && within(fromSeoul) && within(fromFrankfurt) {
+			t.Logf("after %v: %s (model %.1f ms)", time.Since(start).Round(time.Millisecond), last, want)
+			return
+		}
+	}
+	t.Fatalf("within 15 s of start: %s; want 4 alive regions and both estimates within 25%% of %.1f ms", last, want)
+}
+
+func fmtMs(f *float64) string {
+	if f == nil {
+		return "nothing"
+	}
+	return fmt.Sprintf("%.1f ms", *f)
+}
+
+func meshView(c *http.Client, base string) (node.MeshView, error) {
+	var v node.MeshView
+	resp, err := c.Get(base + "/v1/mesh")
+	if err != nil {
+		return v, err
+	}
+	defer resp.Body.Close()
+	return v, json.NewDecoder(resp.Body).Decode(&v)
+}

@@ -1,0 +1,103 @@
+package node
+
+import (
+	"runtime"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics is the node's own Prometheus registry. It is per node, not the
+// global default, so that several nodes can run in one process (tests,
+// `relaymesh dev`) without colliding.
+type metrics struct {
+	registry *prometheus.Registry
+}
+
+func newMetrics(n *Node) *metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&nodeCollector{n: n},
+	)
+	return &metrics{registry: reg}
+}
+
+var (
+	descBuildInfo = prometheus.NewDesc("relaymesh_build_info",
+		"Build information of the node; the value is always 1.",
+		[]string{"version", "go_version", "node", "region"}, nil)
+	descMembers = prometheus.NewDesc("relaymesh_members",
+		"Cluster members known to this node, by state.", []string{"state"}, nil)
+	descMemberEvents = prometheus.NewDesc("relaymesh_member_events_total",
+		"Membership events seen by this node.", []string{"event"}, nil)
+	descPeerRTT = prometheus.NewDesc("relaymesh_peer_rtt_seconds",
+		"Round-trip time to a peer estimated from network coordinates.", []string{"peer", "peer_region"}, nil)
+	descHealthScore = prometheus.NewDesc("relaymesh_gossip_health_score",
+		"memberlist's local health score: 0 is healthy, higher means this node is slow to answer probes.", nil, nil)
+	descReady = prometheus.NewDesc("relaymesh_ready",
+		"1 when the node is ready to serve (joined, not draining).", nil, nil)
+	descLinkPeers = prometheus.NewDesc("relaymesh_link_peers",
+		"Open QUIC connections to peers.", nil, nil)
+	descLinkCounters = prometheus.NewDesc("relaymesh_link_events_total",
+		"QUIC link events.", []string{"event"}, nil)
+)
+
+// nodeCollector reads the node's state at scrape time, so nothing has to
+// keep gauges in step with membership.
+type nodeCollector struct{ n *Node }
+
+func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
+		descHealthScore, descReady, descLinkPeers, descLinkCounters} {
+		ch <- d
+	}
+}
+
+func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.n
+	ch <- prometheus.MustNewConstMetric(descBuildInfo, prometheus.GaugeValue, 1,
+		BuildVersion(), runtime.Version(), n.cfg.Node.Name, n.cfg.Node.Region)
+	ready, _ := n.Ready()
+	ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, boolFloat(ready))
+
+	if n.cluster != nil {
+		byState := map[string]float64{"alive": 0, "dead": 0, "left": 0}
+		for _, m := range n.cluster.Members() {
+			byState[string(m.State)]++
+			if m.HasRTT {
+				ch <- prometheus.MustNewConstMetric(descPeerRTT, prometheus.GaugeValue,
+					m.RTT.Seconds(), m.Name, m.Meta.Region)
+			}
+		}
+		for state, v := range byState {
+			ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, v, state)
+		}
+		s := n.cluster.Stats()
+		for event, v := range map[string]uint64{"join": s.Joins, "leave": s.Leaves, "fail": s.Fails,
+			"update": s.Updates, "coordinate_rejected": s.RejectedCoordinates, "packet_dropped": s.DroppedPackets} {
+			ch <- prometheus.MustNewConstMetric(descMemberEvents, prometheus.CounterValue, float64(v), event)
+		}
+		ch <- prometheus.MustNewConstMetric(descHealthScore, prometheus.GaugeValue, float64(s.HealthScore))
+	}
+	if n.endpoint != nil {
+		s := n.endpoint.Stats()
+		ch <- prometheus.MustNewConstMetric(descLinkPeers, prometheus.GaugeValue, float64(s.Peers))
+		for event, v := range map[string]uint64{
+			"dial": s.Dials, "dial_failure": s.DialFailures, "accept": s.Accepted,
+			"datagram_sent": s.DatagramsSent, "datagram_received": s.DatagramsReceived,
+			"datagram_dropped": s.DatagramsDropped, "datagram_stream_fallback": s.UniFallbacks,
+			"stream_opened": s.StreamsOpened, "stream_accepted": s.StreamsAccepted, "stream_refused": s.StreamsRefused,
+		} {
+			ch <- prometheus.MustNewConstMetric(descLinkCounters, prometheus.CounterValue, float64(v), event)
+		}
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
