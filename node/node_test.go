@@ -266,3 +266,51 @@ func TestNodeStopsAllGoroutines(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPBadInput(t *testing.T) {
+	a := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/v1/edges?region=mars", http.StatusBadRequest},
+		{"GET", "/v1/edges?region=" + strings.Repeat("x", 5000), http.StatusBadRequest},
+		{"POST", "/v1/mesh", http.StatusMethodNotAllowed},
+		{"DELETE", "/readyz", http.StatusMethodNotAllowed},
+		{"GET", "/v1/nope", http.StatusNotFound},
+		{"GET", "/v1/../../etc/passwd", http.StatusNotFound},
+	} {
+		req, _ := http.NewRequest(tc.method, a.HTTPURL()+tc.path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.want)
+		}
+	}
+}
+
+func TestEdgesNearestFirst(t *testing.T) {
+	nodes := startCluster(t)
+	var body struct {
+		From  string
+		Edges []Edge
+	}
+	getJSON(t, nodes[0].HTTPURL()+"/v1/edges?region=frankfurt", &body)
+	var order []string
+	for _, e := range body.Edges {
+		order = append(order, e.Region)
+	}
+	// Two seoul nodes tie at the model's 231.3 ms and sort by name.
+	if got, want := strings.Join(order, ","), "frankfurt,virginia,tokyo,seoul,seoul"; got != want {
+		t.Fatalf("edges from frankfurt: %s, want %s", got, want)
+	}
+	getJSON(t, nodes[0].HTTPURL()+"/v1/edges", &body)
+	if len(body.Edges) != len(nodes) || body.Edges[0].Name != nodes[0].Name() || body.Edges[0].Basis != "self" {
+		t.Fatalf("edges from this node: %+v; want all %d, this node first", body.Edges, len(nodes))
+	}
+}
