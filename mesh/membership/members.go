@@ -50,7 +50,7 @@ type table struct {
 
 	mu      sync.Mutex
 	members map[string]*Member
-	changed chan struct{} // capacity 1: a coalesced "something changed"
+	subs    map[chan struct{}]struct{} // each capacity 1: a coalesced "something changed"
 
 	joins, leaves, fails, updates atomic.Uint64
 }
@@ -61,7 +61,7 @@ func newTable(self string, log *slog.Logger, observe func(Member)) *table {
 		log:     log,
 		observe: observe,
 		members: make(map[string]*Member),
-		changed: make(chan struct{}, 1),
+		subs:    make(map[chan struct{}]struct{}),
 	}
 }
 
@@ -82,13 +82,29 @@ func (t *table) set(n *memberlist.Node, state State) {
 		m.Since = old.Since
 	}
 	t.members[n.Name] = &m
+	for ch := range t.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // already pending: notifications coalesce
+		}
+	}
 	t.mu.Unlock()
 	if t.observe != nil {
 		t.observe(m)
 	}
-	select {
-	case t.changed <- struct{}{}:
-	default:
+}
+
+// subscribe returns a channel that receives a value after changes, and a
+// function that ends the subscription.
+func (t *table) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	t.mu.Lock()
+	t.subs[ch] = struct{}{}
+	t.mu.Unlock()
+	return ch, func() {
+		t.mu.Lock()
+		delete(t.subs, ch)
+		t.mu.Unlock()
 	}
 }
 

@@ -59,6 +59,7 @@ type Cluster struct {
 	table  *table
 	coords *coords
 	meta   *metaDelegate
+	metaMu sync.Mutex // serialises metadata updates
 
 	joined atomic.Bool
 	left   atomic.Bool
@@ -184,7 +185,11 @@ func (c *Cluster) Members() []Member {
 }
 
 // Self returns this node's metadata.
-func (c *Cluster) Self() Meta { return c.cfg.Meta }
+func (c *Cluster) Self() Meta {
+	c.metaMu.Lock()
+	defer c.metaMu.Unlock()
+	return c.cfg.Meta
+}
 
 // EstimateRTT returns the RTT to the named member predicted by network
 // coordinates, if this node has heard the member's coordinate.
@@ -193,9 +198,26 @@ func (c *Cluster) EstimateRTT(name string) (time.Duration, bool) {
 	return rtt, ok
 }
 
-// Changes delivers a value after membership changes. Notifications are
+// Subscribe returns a channel that receives a value after membership or
+// metadata changes, and a function to unsubscribe. Notifications are
 // coalesced: read Members for the current state.
-func (c *Cluster) Changes() <-chan struct{} { return c.table.changed }
+func (c *Cluster) Subscribe() (<-chan struct{}, func()) { return c.table.subscribe() }
+
+// UpdateMeta changes this node's metadata and gossips it, waiting up to
+// timeout for the update to go out.
+func (c *Cluster) UpdateMeta(update func(*Meta), timeout time.Duration) error {
+	c.metaMu.Lock()
+	defer c.metaMu.Unlock()
+	m := c.cfg.Meta
+	update(&m)
+	b, err := m.Encode()
+	if err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	c.cfg.Meta = m
+	c.meta.b.Store(&b)
+	return c.ml.UpdateNode(timeout)
+}
 
 // Leave tells the cluster this node is leaving and shuts down. Half of
 // timeout goes to announcing "leaving" in the node's metadata (so peers
@@ -204,14 +226,9 @@ func (c *Cluster) Changes() <-chan struct{} { return c.table.changed }
 func (c *Cluster) Leave(timeout time.Duration) error {
 	c.left.Store(true)
 	c.stopJoining()
-	leaving := c.cfg.Meta
-	leaving.Leaving = true
 	var errs []error
-	if b, err := leaving.Encode(); err == nil {
-		c.meta.b.Store(&b)
-		if err := c.ml.UpdateNode(timeout / 2); err != nil {
-			errs = append(errs, fmt.Errorf("announce leaving: %w", err))
-		}
+	if err := c.UpdateMeta(func(m *Meta) { m.Leaving = true }, timeout/2); err != nil {
+		errs = append(errs, fmt.Errorf("announce leaving: %w", err))
 	}
 	if err := c.ml.Leave(timeout / 2); err != nil {
 		errs = append(errs, fmt.Errorf("leave: %w", err))

@@ -35,6 +35,9 @@ type Meta struct {
 	// peers tell them apart by this flag: leaving, then gone, is "left".
 	// Edges also stop routing fans to a leaving node.
 	Leaving bool `json:"d,omitempty"`
+	// Parent is the node this node's NATS server is a leaf of (empty for a
+	// root), so that every node can show the whole chat tree.
+	Parent string `json:"p,omitempty"`
 }
 
 // Encode returns the wire form of m, or an error if it would not fit.

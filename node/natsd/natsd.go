@@ -1,0 +1,183 @@
+// Package natsd runs the node's embedded NATS server (the real
+// nats-server, in-process) with JetStream, and the node's in-process client
+// connection to it. Other nodes' servers join it as NATS leaf nodes through
+// mesh/leaf, which carries leaf connections over QUIC.
+package natsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures the embedded server.
+type Config struct {
+	// Name is the server name and its JetStream domain. Every node has a
+	// domain of its own so that the JetStream APIs of the nodes stay apart
+	// across leaf connections ($JS.<name>.API) and streams can source from
+	// each other by domain.
+	Name string
+	// DataDir holds the JetStream store (DataDir/jetstream).
+	DataDir string
+	// LeafRemote, if set, is host:port this server solicits its leaf
+	// connection to: the local end of mesh/leaf's forwarder, which carries
+	// it to the node's current parent.
+	LeafRemote string
+	// ClientListen, if set, opens a NATS client port for backend services
+	// (bots, overlays), protected by User and Password.
+	ClientListen   string
+	User, Password string
+	Logger         *slog.Logger
+}
+
+// Server is the running embedded NATS server and the node's connection.
+type Server struct {
+	ns       *server.Server
+	leafPort int
+	nc       *nats.Conn
+	js       jetstream.JetStream
+}
+
+// leafReconnect is how soon a leaf connection is retried after it drops.
+// mesh/leaf drops it on purpose when the node's parent changes, so short
+// means chat resumes quickly after the tree re-forms.
+const leafReconnect = 250 * time.Millisecond
+
+// Start starts the server and connects to it in-process.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	o := &server.Options{
+		ServerName:      cfg.Name,
+		JetStream:       true,
+		JetStreamDomain: cfg.Name,
+		StoreDir:        filepath.Join(cfg.DataDir, "jetstream"),
+		DontListen:      true, // no client port unless configured below
+		NoSigs:          true, // the node owns signals
+		NoSystemAccount: false,
+	}
+	if cfg.ClientListen != "" {
+		host, port, err := splitHostPort(cfg.ClientListen)
+		if err != nil {
+			return nil, fmt.Errorf("natsd: client listen: %w", err)
+		}
+		o.DontListen, o.Host, o.Port = false, host, port
+		o.Username, o.Password = cfg.User, cfg.Password
+	}
+	// The leaf listener is on loopback only: peers reach it through QUIC
+	// streams of kind "leaf" that mesh/leaf splices to it.
+	o.LeafNode.Host = "127.0.0.1"
+	o.LeafNode.Port = -1
+	o.LeafNode.ReconnectInterval = leafReconnect
+	if cfg.LeafRemote != "" {
+		u, err := url.Parse("nats-leaf://" + cfg.LeafRemote)
+		if err != nil {
+			return nil, fmt.Errorf("natsd: leaf remote: %w", err)
+		}
+		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
+	}
+	ns, err := server.NewServer(o)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	ns.SetLoggerV2(&logAdapter{l: cfg.Logger}, true, false, false)
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, errors.New("natsd: server not ready within 10s")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(cfg.Name+"-node"),
+		nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
+	if err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("natsd: in-process connection: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	// With port -1 the server writes the port it bound back into o before
+	// it reports ready (ReadyForConnections waits for the leaf listener).
+	return &Server{ns: ns, leafPort: o.LeafNode.Port, nc: nc, js: js}, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, err
+	}
+	return host, p, nil
+}
+
+// LeafAddr is the loopback address of the server's leaf listener.
+func (s *Server) LeafAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.leafPort))
+}
+
+// Conn is the node's in-process client connection.
+func (s *Server) Conn() *nats.Conn { return s.nc }
+
+// JetStream is the node's JetStream context.
+func (s *Server) JetStream() jetstream.JetStream { return s.js }
+
+// LeafCount is the number of leaf connections (parent and children).
+func (s *Server) LeafCount() int { return s.ns.NumLeafNodes() }
+
+// Shutdown drains the node's connection and stops the server.
+func (s *Server) Shutdown(ctx context.Context) {
+	if s == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.nc.Drain()
+		for !s.nc.IsClosed() {
+			select {
+			case <-ctx.Done():
+				s.nc.Close()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.nc.Close()
+		<-done
+	}
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// logAdapter sends nats-server's log lines to slog. NATS notices are
+// chatty startup detail, so they go to debug; leaf reconnect errors are
+// expected while the tree re-forms, so errors go to warn.
+type logAdapter struct{ l *slog.Logger }
+
+func (a *logAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Errorf(format string, v ...any)  { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Tracef(string, ...any)           {}
