@@ -130,6 +130,15 @@ func (d *decoded) value(n *yaml.Node, v reflect.Value, path string) {
 			}
 			v.SetInt(int64(i))
 		}
+	case v.Kind() == reflect.Float64:
+		if s, ok := d.scalar(n, path, "a number"); ok {
+			f, ok := decodeFloat(n)
+			if !ok {
+				d.fail(path, "cannot parse %q as a number", s)
+				return
+			}
+			v.SetFloat(f)
+		}
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		d.list(n, v, path)
 	default:
@@ -236,6 +245,20 @@ func decodeInt(n *yaml.Node) (int, bool) {
 	}
 	i, err := strconv.Atoi(n.Value)
 	return i, err == nil
+}
+
+// decodeFloat reads a number (an integer is fine), also a quoted one for the
+// same reason as decodeBool. Whether the value is in range (finite, positive)
+// is for validation to say.
+func decodeFloat(n *yaml.Node) (float64, bool) {
+	if tag := n.ShortTag(); tag == "!!float" || tag == "!!int" {
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return f, true
+		}
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return f, err == nil
 }
 
 // describe names what a node is, for "expected X, got Y" messages.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -46,6 +47,12 @@ func TestDecodeProblems(t *testing.T) {
 		}},
 		{"bad int", "mesh:\n  suspicion_mult: 2.5\n", Problems{
 			{"mesh.suspicion_mult", `cannot parse "2.5" as an integer`},
+		}},
+		{"bad number", "chat:\n  rate_per_second: fast\n", Problems{
+			{"chat.rate_per_second", `cannot parse "fast" as a number`},
+		}},
+		{"list where a number is expected", "chat:\n  rate_per_second: [5]\n", Problems{
+			{"chat.rate_per_second", "expected a number, got a list"},
 		}},
 		{"mapping where a list is expected", "mesh:\n  seeds: {a: b}\n", Problems{
 			{"mesh.seeds", "expected a list, got a mapping"},
@@ -114,6 +121,10 @@ mesh:
   wan_emulation: yes
   probe_interval: &pi 2s
   push_pull_interval: *pi
+chat:
+  rate_per_second: 2.5
+  rate_burst: 3
+  retention: 48h
 origin:
   use_tls: "false"
   access_key: 12345
@@ -132,10 +143,42 @@ origin:
 	want.Mesh.WANEmulation = true
 	want.Mesh.ProbeInterval = 2 * time.Second
 	want.Mesh.PushPullInterval = 2 * time.Second
+	want.Chat.RatePerSecond = 2.5
+	want.Chat.RateBurst = 3
+	want.Chat.Retention = 48 * time.Hour
 	want.Origin.UseTLS = false
 	want.Origin.AccessKey = "12345"
 	if !equalConfig(c, want) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestDecodeFloat(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"5", 5, true},
+		{"0.5", 0.5, true},
+		{"1e3", 1000, true},
+		{`"7.5"`, 7.5, true}, // quoted, as for integers
+		{"-1", -1, true},     // range is validation's business
+		{".inf", math.Inf(1), true},
+		{"five", 0, false},
+		{"5/s", 0, false},
+		{"true", 0, false},
+	}
+	for _, tt := range tests {
+		c := Defaults()
+		ps := decodeFile([]byte("chat: {rate_per_second: "+tt.in+"}"), &c).problems
+		if (ps == nil) != tt.ok {
+			t.Errorf("rate_per_second: %s: problems %v", tt.in, ps)
+			continue
+		}
+		if tt.ok && c.Chat.RatePerSecond != tt.want {
+			t.Errorf("rate_per_second: %s = %v, want %v", tt.in, c.Chat.RatePerSecond, tt.want)
+		}
 	}
 }
 

@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
 func TestDefaultPorts(t *testing.T) {
@@ -94,5 +97,29 @@ func TestDefaultNodeName(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("%s: defaultNodeName = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestChatDefaults pins the chat defaults to the platform's numbers and to
+// the protocol's own defaults (node/chat/wire), which docs/chat-protocol.md
+// documents.
+func TestChatDefaults(t *testing.T) {
+	got := Defaults().Chat
+	want := Chat{
+		HistoryOnJoin:    50,
+		RecoveryWindow:   1000,
+		Retention:        30 * 24 * time.Hour,
+		RatePerSecond:    5,
+		RateBurst:        10,
+		MaxTextBytes:     wire.DefaultMaxTextBytes,
+		MaxFrameBytes:    wire.DefaultMaxFrameBytes,
+		PresenceInterval: time.Second,
+		SendQueue:        256,
+	}
+	if got != want {
+		t.Errorf("chat defaults\n%+v\nwant\n%+v", got, want)
+	}
+	if maxHistoryOnJoin != wire.MaxHistoryLimit {
+		t.Errorf("history_on_join limit %d, protocol history limit %d", maxHistoryOnJoin, wire.MaxHistoryLimit)
 	}
 }

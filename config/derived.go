@@ -40,11 +40,12 @@ func (c *Config) HTTPAdvertise() string {
 }
 
 // Redacted returns a copy of c safe to log or serve (e.g. on /v1/config):
-// the origin secret key is blanked. The copy shares nothing with c, so
-// changing it cannot change the running config.
+// the origin secret key and the NATS password are blanked. The copy shares
+// nothing with c, so changing it cannot change the running config.
 func (c Config) Redacted() Config {
 	c.Mesh.Seeds = append([]string(nil), c.Mesh.Seeds...)
 	c.Origin.SecretKey = ""
+	c.Chat.NATSPassword = ""
 	return c
 }
 

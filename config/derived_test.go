@@ -36,8 +36,15 @@ func TestAdvertise(t *testing.T) {
 func TestRedacted(t *testing.T) {
 	c := validConfig()
 	c.Origin.AccessKey, c.Origin.SecretKey = "AKIA", "s3cr3t"
+	c.Chat.NATSUser, c.Chat.NATSPassword = "bots", "n4ts"
 	c.Mesh.Seeds = []string{"a:1"}
 	r := c.Redacted()
+	if r.Chat.NATSPassword != "" || r.Chat.NATSUser != "bots" {
+		t.Errorf("Redacted chat = %+v", r.Chat)
+	}
+	if c.Chat.NATSPassword != "n4ts" {
+		t.Error("Redacted changed the original's NATS password")
+	}
 	if r.Origin.SecretKey != "" || r.Origin.AccessKey != "AKIA" {
 		t.Errorf("Redacted origin = %+v", r.Origin)
 	}

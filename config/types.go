@@ -10,6 +10,7 @@ type Config struct {
 	Mesh   Mesh   `yaml:"mesh"`
 	TLS    TLS    `yaml:"tls"`
 	Origin Origin `yaml:"origin"`
+	Chat   Chat   `yaml:"chat"`
 	Log    Log    `yaml:"log"`
 }
 
@@ -211,6 +212,89 @@ type Origin struct {
 	// must arrive well before the player's buffer runs dry, and a slower call
 	// is better retried than waited on.
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Chat configures the fan chat (the protocol is docs/chat-protocol.md):
+// what a joining or reconnecting fan is sent, the abuse limits, and the
+// embedded NATS server's optional client port for backend services.
+type Chat struct {
+	// HistoryOnJoin is how many of a room's latest messages a fan gets when
+	// it joins without since= (a first visit, not a reconnect). Default 50:
+	// a screenful of context. Every join costs this many frames, and after an
+	// edge dies all of its fans rejoin at once, so large values multiply.
+	// 0 sends none; at most 1000, and at most RecoveryWindow, so join history
+	// is served from memory like recovery.
+	HistoryOnJoin int `yaml:"history_on_join"`
+
+	// RecoveryWindow is how many of each room's latest messages the node
+	// keeps in memory to resume reconnecting fans from their since= marks.
+	// Default 1000: at a busy room's 20 messages a second that is 50s of
+	// chat, far longer than a fan takes to notice a dead edge and reconnect.
+	// A fan that missed more gets what the window holds and a synced frame
+	// with complete=false. Memory is about 300 bytes per message per room
+	// with traffic. 1-100000.
+	RecoveryWindow int `yaml:"recovery_window"`
+
+	// Retention is how long the node's chat store keeps messages; older ones
+	// are deleted (the archive in the origin keeps them). Default 720h (30
+	// days, the platform's retention). Longer costs local disk on every node,
+	// since every node stores every room. At least 1m.
+	Retention time.Duration `yaml:"retention"`
+
+	// RatePerSecond is how many messages per second each client IP may
+	// publish, sustained (a token bucket; over it, error rate_limited and the
+	// message is dropped). Default 5, the platform's spam limit. Fans behind
+	// one NAT share a bucket, so a campus or mobile carrier may need more;
+	// load tests from one machine need far more. Must be positive.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+
+	// RateBurst is how many messages an IP may publish at once before
+	// RatePerSecond applies (the bucket's size). Default 10: a fan can paste
+	// a few lines quickly, a script cannot flood. At least 1.
+	RateBurst int `yaml:"rate_burst"`
+
+	// MaxTextBytes is the longest message text in UTF-8 bytes: 500 is 500
+	// Latin letters but about 166 Korean or Japanese characters (3 bytes
+	// each). Default 500. Every message is relayed to every node and kept
+	// 30 days, so the size is paid many times. 1-16384.
+	MaxTextBytes int `yaml:"max_text_bytes"`
+
+	// MaxFrameBytes is the largest client WebSocket frame, refused before it
+	// is parsed. Default 4096 (4 KiB). It must exceed MaxTextBytes + 256 for
+	// the JSON envelope and nonce; JSON escaping can double a text (a "\" for
+	// every quote), which the default allows for. At most 1048576 (1 MiB).
+	MaxFrameBytes int `yaml:"max_frame_bytes"`
+
+	// PresenceInterval is how often a room's presence counts are recomputed
+	// and pushed to its fans when they changed (and shared with other nodes).
+	// Default 1s: counts feel live, and a room of 10,000 fans costs at most
+	// 10,000 small frames a second. At least 100ms.
+	PresenceInterval time.Duration `yaml:"presence_interval"`
+
+	// SendQueue is how many frames may wait for one fan. A fan that falls
+	// this far behind (a stalled phone, a tab in the background) is closed
+	// with error too_slow rather than slowing the room or eating memory; it
+	// reconnects with since= and loses nothing the recovery window holds.
+	// Default 256: several seconds of a busy room. 1-65536; memory is up to
+	// SendQueue frames per fan.
+	SendQueue int `yaml:"send_queue"`
+
+	// NATSClientListen is the host:port of the embedded NATS server's client
+	// port, for backend services (moderation bots, overlays). Default empty:
+	// off. The node's own code uses an in-process connection and needs no
+	// port. When set, NATSUser and NATSPassword are required; bind it to a
+	// private address, as it gives access to every room.
+	NATSClientListen string `yaml:"nats_client_listen"`
+
+	// NATSUser is the user name backend services log in with on
+	// NATSClientListen. Default empty; required (with NATSPassword) when
+	// NATSClientListen is set.
+	NATSUser string `yaml:"nats_user"`
+
+	// NATSPassword is NATSUser's password. Default empty; set together with
+	// NATSUser. It is blanked by Config.Redacted before a config is logged
+	// or served.
+	NATSPassword string `yaml:"nats_password"`
 }
 
 // Log configures the node's structured log.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ func (c *Config) validate() Problems {
 	c.Mesh.validate(&ps)
 	c.TLS.validate(&ps)
 	c.Origin.validate(&ps)
+	c.Chat.validate(&ps, c.HTTP.Listen)
 	c.Log.validate(&ps)
 	ps.sort()
 	return ps
@@ -157,6 +159,88 @@ func (o *Origin) validate(ps *Problems) {
 		ps.add("origin.access_key", "required when origin.secret_key is set: give both or neither")
 	}
 	positive(ps, "origin.timeout", o.Timeout)
+}
+
+// Limits of the chat section, in one place for the checks and their
+// messages.
+const (
+	maxHistoryOnJoin    = 1000
+	maxRecoveryWindow   = 100000
+	minRetention        = time.Minute
+	maxTextBytesLimit   = 16384
+	frameOverheadBytes  = 256 // JSON envelope and nonce around the text
+	maxFrameBytesLimit  = 1 << 20
+	minPresenceInterval = 100 * time.Millisecond
+	maxSendQueue        = 65536
+)
+
+// validate checks the chat section; httpListen is the HTTP server's bind
+// address, which the NATS client port must not collide with.
+func (ch *Chat) validate(ps *Problems, httpListen string) {
+	intRange(ps, "chat.history_on_join", ch.HistoryOnJoin, 0, maxHistoryOnJoin)
+	windowOK := intRange(ps, "chat.recovery_window", ch.RecoveryWindow, 1, maxRecoveryWindow)
+	if windowOK && ch.HistoryOnJoin > ch.RecoveryWindow && ch.HistoryOnJoin <= maxHistoryOnJoin {
+		ps.add("chat.history_on_join", "must not exceed chat.recovery_window (%d): join history is served from the recovery window; got \"%d\"", ch.RecoveryWindow, ch.HistoryOnJoin)
+	}
+	if ch.Retention < minRetention {
+		ps.add("chat.retention", "must be at least %s; got %q", minRetention, ch.Retention)
+	}
+	if !(ch.RatePerSecond > 0) || math.IsInf(ch.RatePerSecond, 0) {
+		ps.add("chat.rate_per_second", "must be a positive number; got \"%g\"", ch.RatePerSecond)
+	}
+	if ch.RateBurst < 1 {
+		ps.add("chat.rate_burst", "must be at least 1; got \"%d\"", ch.RateBurst)
+	}
+	textOK := intRange(ps, "chat.max_text_bytes", ch.MaxTextBytes, 1, maxTextBytesLimit)
+	if intRange(ps, "chat.max_frame_bytes", ch.MaxFrameBytes, 1, maxFrameBytesLimit) && textOK &&
+		ch.MaxFrameBytes <= ch.MaxTextBytes+frameOverheadBytes {
+		ps.add("chat.max_frame_bytes", "must exceed chat.max_text_bytes (%d) + %d for the JSON envelope and nonce; got \"%d\"", ch.MaxTextBytes, frameOverheadBytes, ch.MaxFrameBytes)
+	}
+	if ch.PresenceInterval < minPresenceInterval {
+		ps.add("chat.presence_interval", "must be at least %s; got %q", minPresenceInterval, ch.PresenceInterval)
+	}
+	intRange(ps, "chat.send_queue", ch.SendQueue, 1, maxSendQueue)
+
+	if ch.NATSClientListen != "" {
+		if msg := checkAddr(ch.NATSClientListen, addrRule{listen: true}); msg != "" {
+			ps.add("chat.nats_client_listen", "%s", msg)
+		} else if samePort(ch.NATSClientListen, httpListen) {
+			ps.add("chat.nats_client_listen", "must not use the port of http.listen (%q); got %q", httpListen, ch.NATSClientListen)
+		}
+	}
+	// Never quote the password: this message may end up in a log.
+	switch {
+	case ch.NATSClientListen != "" && ch.NATSUser == "" && ch.NATSPassword == "":
+		const msg = "required when chat.nats_client_listen is set: the client port is never open without credentials"
+		ps.add("chat.nats_user", msg)
+		ps.add("chat.nats_password", msg)
+	case ch.NATSUser != "" && ch.NATSPassword == "":
+		ps.add("chat.nats_password", "required when chat.nats_user is set: give both or neither")
+	case ch.NATSUser == "" && ch.NATSPassword != "":
+		ps.add("chat.nats_user", "required when chat.nats_password is set: give both or neither")
+	}
+}
+
+// intRange reports an integer outside [lo, hi] and returns whether it was
+// inside.
+func intRange(ps *Problems, path string, v, lo, hi int) bool {
+	if v < lo || v > hi {
+		ps.add(path, "must be in %d-%d; got \"%d\"", lo, hi, v)
+		return false
+	}
+	return true
+}
+
+// samePort reports whether two valid TCP bind addresses would collide: the
+// same non-zero port on hosts that overlap (equal, or either binds every
+// interface). Port 0 picks a free port, so it never collides.
+func samePort(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	return ha == hb || unspecifiedHost(ha) || unspecifiedHost(hb)
 }
 
 func (l *Log) validate(ps *Problems) {

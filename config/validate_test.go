@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -180,6 +181,94 @@ func TestValidate(t *testing.T) {
 		{"secret key only, never quoted", func(c *Config) { c.Origin.SecretKey = "s3cr3t" }, Problems{
 			{"origin.access_key", "required when origin.secret_key is set: give both or neither"},
 		}},
+
+		// chat
+		{"chat limits at their bounds", func(c *Config) {
+			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = 1000, 100000
+			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 16384, 1<<20
+			c.Chat.Retention, c.Chat.PresenceInterval = time.Minute, 100*time.Millisecond
+			c.Chat.RatePerSecond, c.Chat.RateBurst, c.Chat.SendQueue = 0.2, 1, 65536
+		}, nil},
+		{"chat limits at their other bounds", func(c *Config) {
+			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow, c.Chat.SendQueue = 0, 1, 1
+			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 1, 258
+		}, nil},
+		{"chat integers out of range", func(c *Config) {
+			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = -1, 0
+			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 16385, 1<<20+1
+			c.Chat.RateBurst, c.Chat.SendQueue = 0, 65537
+		}, Problems{
+			{"chat.history_on_join", `must be in 0-1000; got "-1"`},
+			{"chat.recovery_window", `must be in 1-100000; got "0"`},
+			{"chat.rate_burst", `must be at least 1; got "0"`},
+			{"chat.max_text_bytes", `must be in 1-16384; got "16385"`},
+			{"chat.max_frame_bytes", `must be in 1-1048576; got "1048577"`},
+			{"chat.send_queue", `must be in 1-65536; got "65537"`},
+		}},
+		{"history above the recovery window", func(c *Config) { c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = 100, 99 }, Problems{
+			{"chat.history_on_join", `must not exceed chat.recovery_window (99): join history is served from the recovery window; got "100"`},
+		}},
+		{"history over its limit is reported once", func(c *Config) { c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = 5000, 10 }, Problems{
+			{"chat.history_on_join", `must be in 0-1000; got "5000"`},
+		}},
+		{"short retention and presence interval", func(c *Config) {
+			c.Chat.Retention, c.Chat.PresenceInterval = 59*time.Second, 0
+		}, Problems{
+			{"chat.retention", `must be at least 1m0s; got "59s"`},
+			{"chat.presence_interval", `must be at least 100ms; got "0s"`},
+		}},
+		{"zero rate", func(c *Config) { c.Chat.RatePerSecond = 0 }, Problems{
+			{"chat.rate_per_second", `must be a positive number; got "0"`},
+		}},
+		{"negative rate", func(c *Config) { c.Chat.RatePerSecond = -2.5 }, Problems{
+			{"chat.rate_per_second", `must be a positive number; got "-2.5"`},
+		}},
+		{"NaN rate", func(c *Config) { c.Chat.RatePerSecond = math.NaN() }, Problems{
+			{"chat.rate_per_second", `must be a positive number; got "NaN"`},
+		}},
+		{"infinite rate", func(c *Config) { c.Chat.RatePerSecond = math.Inf(1) }, Problems{
+			{"chat.rate_per_second", `must be a positive number; got "+Inf"`},
+		}},
+		{"frame too small for the text", func(c *Config) { c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 1000, 1256 }, Problems{
+			{"chat.max_frame_bytes", `must exceed chat.max_text_bytes (1000) + 256 for the JSON envelope and nonce; got "1256"`},
+		}},
+		{"frame check skipped for a bad text limit", func(c *Config) { c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 0, 100 }, Problems{
+			{"chat.max_text_bytes", `must be in 1-16384; got "0"`},
+		}},
+		{"NATS port with credentials", func(c *Config) {
+			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "10.0.0.1:4222", "bots", "pw"
+		}, nil},
+		{"NATS port 0 beside HTTP port 0", func(c *Config) {
+			c.HTTP.Listen = "127.0.0.1:0"
+			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "127.0.0.1:0", "bots", "pw"
+		}, nil},
+		{"NATS port without credentials", func(c *Config) { c.Chat.NATSClientListen = ":4222" }, Problems{
+			{"chat.nats_user", "required when chat.nats_client_listen is set: the client port is never open without credentials"},
+			{"chat.nats_password", "required when chat.nats_client_listen is set: the client port is never open without credentials"},
+		}},
+		{"NATS user without password, never quoted", func(c *Config) {
+			c.Chat.NATSClientListen, c.Chat.NATSUser = ":4222", "bots"
+		}, Problems{
+			{"chat.nats_password", "required when chat.nats_user is set: give both or neither"},
+		}},
+		{"NATS password without user", func(c *Config) { c.Chat.NATSPassword = "s3cr3t" }, Problems{
+			{"chat.nats_user", "required when chat.nats_password is set: give both or neither"},
+		}},
+		{"NATS credentials without a port", func(c *Config) { c.Chat.NATSUser, c.Chat.NATSPassword = "bots", "pw" }, nil},
+		{"bad NATS port", func(c *Config) {
+			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "4222", "bots", "pw"
+		}, Problems{
+			{"chat.nats_client_listen", `must be host:port (missing port in address); got "4222"`},
+		}},
+		{"NATS port is the HTTP port", func(c *Config) {
+			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "10.0.0.1:8080", "bots", "pw"
+		}, Problems{
+			{"chat.nats_client_listen", `must not use the port of http.listen (":8080"); got "10.0.0.1:8080"`},
+		}},
+		{"NATS port is the HTTP port on another host", func(c *Config) {
+			c.HTTP.Listen = "10.0.0.2:8080"
+			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "10.0.0.1:8080", "bots", "pw"
+		}, nil},
 
 		// log
 		{"log enums", func(c *Config) { c.Log = Log{Level: "verbose", Format: "xml"} }, Problems{

@@ -19,10 +19,13 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/mesh/leaf"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/mesh/wan"
+	"github.com/relaymesh/relaymesh/node/chat"
+	"github.com/relaymesh/relaymesh/node/natsd"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -46,6 +49,9 @@ type Node struct {
 	log  *slog.Logger
 
 	endpoint *link.Endpoint
+	nats     *natsd.Server
+	leaf     *leaf.Manager
+	chat     *chat.Service
 	cluster  *membership.Cluster
 	wanTable *wan.Table
 	httpLn   net.Listener
@@ -57,6 +63,8 @@ type Node struct {
 
 	started  time.Time
 	draining atomic.Bool
+	ctx      context.Context // cancelled when the node stops; owns runTree and runMembers
+	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	stopErr  error
@@ -96,10 +104,20 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	if err := n.listenHTTP(); err != nil {
 		return n, err
 	}
+	if err := n.startNATS(); err != nil {
+		return n, err
+	}
 	n.metrics = newMetrics(n)
 	if err := n.startCluster(); err != nil {
 		return n, err
 	}
+	if err := n.startChat(); err != nil {
+		return n, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(2)
+	go n.runTree(n.ctx)
+	go n.runMembers(n.ctx)
 	n.serveHTTP()
 	n.log.Info("node started", "http", n.httpAddr, "mesh", n.meshAddr.String(),
 		"version", BuildVersion(), "wan_emulation", cfg.Mesh.WANEmulation)
@@ -283,6 +301,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.draining.Store(true)
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.stopLoops()
 		if n.cluster != nil {
 			// A leave that times out (say, the whole fleet stops at once and
 			// nobody is left to tell) still shuts down; peers that missed it
@@ -291,14 +310,21 @@ func (n *Node) Shutdown(ctx context.Context) error {
 				n.log.Warn("leave not confirmed; peers may record a failure instead", "err", err)
 			}
 		}
+		sctx, cancel := context.WithTimeout(ctx, n.cfg.HTTP.ShutdownTimeout)
+		if n.chat != nil {
+			// WebSocket fans are hijacked connections that the HTTP server's
+			// drain does not see: tell them to go elsewhere (1001) first.
+			if err := n.chat.Close(sctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if n.httpSrv != nil {
-			sctx, cancel := context.WithTimeout(ctx, n.cfg.HTTP.ShutdownTimeout)
 			if err := n.httpSrv.Shutdown(sctx); err != nil {
 				errs = append(errs, fmt.Errorf("http drain: %w", err))
 				_ = n.httpSrv.Close()
 			}
-			cancel()
 		}
+		cancel()
 		errs = append(errs, n.closeRest(false))
 		n.stopErr = errors.Join(errs...)
 		n.log.Info("node stopped", "err", n.stopErr)
@@ -312,8 +338,14 @@ func (n *Node) Close() error {
 	n.draining.Store(true)
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.stopLoops()
 		if n.cluster != nil {
 			errs = append(errs, n.cluster.Shutdown())
+		}
+		if n.chat != nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // no grace: cut fans now
+			_ = n.chat.Close(ctx)
 		}
 		if n.httpSrv != nil {
 			errs = append(errs, n.httpSrv.Close())
@@ -322,6 +354,13 @@ func (n *Node) Close() error {
 		n.stopErr = errors.Join(errs...)
 	})
 	return n.stopErr
+}
+
+// stopLoops stops the node's own goroutines (tree, members).
+func (n *Node) stopLoops() {
+	if n.cancel != nil {
+		n.cancel()
+	}
 }
 
 // closeRest stops what is left after the cluster and HTTP; abort closes
@@ -333,6 +372,16 @@ func (n *Node) closeRest(abort bool) error {
 	}
 	if n.httpSrv == nil && n.httpLn != nil {
 		errs = append(errs, n.httpLn.Close())
+	}
+	// NATS before the leaf manager: NATS would otherwise keep redialling
+	// a forwarder that is gone.
+	if n.nats != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n.nats.Shutdown(ctx)
+		cancel()
+	}
+	if n.leaf != nil {
+		errs = append(errs, n.leaf.Close())
 	}
 	if n.endpoint != nil {
 		if abort {

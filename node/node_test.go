@@ -15,10 +15,20 @@ import (
 
 	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
+
+// leakOptions ignores only nats-server's own lingering goroutines (see
+// natsd.UpstreamGoroutines).
+func leakOptions(extra ...goleak.Option) []goleak.Option {
+	for _, f := range natsd.UpstreamGoroutines {
+		extra = append(extra, goleak.IgnoreTopFunction(f))
+	}
+	return extra
+}
 
 var testCA = sync.OnceValue(func() *pki.CA {
 	ca, err := pki.NewCA("node test CA", time.Hour)
@@ -261,7 +271,7 @@ func TestNodeStopsAllGoroutines(t *testing.T) {
 			_ = b.Close()
 			_ = a.Close()
 		}
-		if err := goleak.Find(before); err != nil {
+		if err := goleak.Find(leakOptions(before)...); err != nil {
 			t.Fatalf("graceful=%v: goroutines left after shutdown: %v", graceful, err)
 		}
 	}

@@ -68,7 +68,7 @@ func TestBinaryLeavesGracefullyOnSIGTERM(t *testing.T) {
 		}
 		cfg := fmt.Sprintf(`node: {name: %s, region: %s, data_dir: %s}
 http: {listen: %q, shutdown_timeout: 2s}
-mesh: {listen: %q, seeds: %s, probe_interval: 250ms, probe_timeout: 150ms, leave_timeout: 2s}
+mesh: {listen: %q, seeds: %s, probe_interval: 500ms, probe_timeout: 400ms, leave_timeout: 2s}
 tls: {ca_file: %s, cert_file: %s, key_file: %s}
 origin: {endpoint: "127.0.0.1:9", bucket: relaymesh, use_tls: false}
 log: {format: text}

@@ -220,9 +220,16 @@ func (s *splice) run() {
 	<-done
 }
 
+// close tears both sides down. QUIC streams are aborted, not closed: a
+// copy blocked writing to a peer that died must be released now, not when
+// the connection's idle timeout fires.
 func (s *splice) close() {
 	s.once.Do(func() {
-		_ = s.a.Close()
-		_ = s.b.Close()
+		for _, c := range []net.Conn{s.a, s.b} {
+			if st, ok := c.(*link.Stream); ok {
+				st.Abort()
+			}
+			_ = c.Close()
+		}
 	})
 }

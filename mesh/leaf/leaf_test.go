@@ -13,7 +13,16 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
+
+// leakOptions ignores only nats-server's own lingering goroutines (see
+// natsd.UpstreamGoroutines).
+func leakOptions(extra ...goleak.Option) []goleak.Option {
+	for _, f := range natsd.UpstreamGoroutines {
+		extra = append(extra, goleak.IgnoreTopFunction(f))
+	}
+	return extra
+}
 
 var testCA = sync.OnceValue(func() *pki.CA {
 	ca, err := pki.NewCA("leaf test CA", time.Hour)

@@ -357,3 +357,11 @@ func (s *Stream) Close() error {
 	s.Stream.CancelRead(codeNone)
 	return s.Stream.Close()
 }
+
+// Abort resets both directions at once: unlike Close, it also unblocks a
+// Write that waits for flow-control credit from a peer that stopped
+// reading (or died), and discards unsent data.
+func (s *Stream) Abort() {
+	s.Stream.CancelWrite(codeNone)
+	s.Stream.CancelRead(codeNone)
+}

@@ -13,10 +13,20 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
+
+// leakOptions ignores only nats-server's own lingering goroutines (see
+// natsd.UpstreamGoroutines).
+func leakOptions(extra ...goleak.Option) []goleak.Option {
+	for _, f := range natsd.UpstreamGoroutines {
+		extra = append(extra, goleak.IgnoreTopFunction(f))
+	}
+	return extra
+}
 
 // logWriter logs into the test log until the test ends; memberlist may
 // log a moment after shutdown, and t.Log after the end panics.

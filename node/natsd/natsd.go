@@ -80,6 +80,11 @@ func Start(cfg Config) (*Server, error) {
 	o.LeafNode.Host = "127.0.0.1"
 	o.LeafNode.Port = -1
 	o.LeafNode.ReconnectInterval = leafReconnect
+	// Do not tell leaves about our leaf listener: they would learn a
+	// loopback URL and, after losing us, dial it directly instead of going
+	// through their forwarder (on one host that would even reach another
+	// node's server, bypassing QUIC and the tree).
+	o.LeafNode.NoAdvertise = true
 	if cfg.LeafRemote != "" {
 		u, err := url.Parse("nats-leaf://" + cfg.LeafRemote)
 		if err != nil {
@@ -181,3 +186,13 @@ func (a *logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(fo
 func (a *logAdapter) Errorf(format string, v ...any)  { a.l.Warn(fmt.Sprintf(format, v...)) }
 func (a *logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a *logAdapter) Tracef(string, ...any)           {}
+
+// UpstreamGoroutines names goroutines that nats-server's stream sourcing
+// starts and does not stop on Shutdown: they wait up to 30 s for a peer to
+// answer a source consumer's creation, or 10 s for its deletion, and then
+// end by themselves. Leak checks in tests ignore them (by top function);
+// everything the node itself starts is stopped.
+var UpstreamGoroutines = []string{
+	"github.com/nats-io/nats-server/v2/server.(*stream).trySetupSourceConsumer.func3",
+	"github.com/nats-io/nats-server/v2/server.(*stream).tryDeleteSourcingConsumer.func1",
+}

@@ -1,0 +1,236 @@
+// Package chat is the fans' live chat at an edge: the WebSocket protocol
+// (package wire), message storage in the node's JetStream, relay to every
+// other node through stream sourcing over the NATS leaf tree, per-room
+// history and reconnect recovery, presence, and abuse limits.
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/relaymesh/relaymesh/node/chat/wire"
+)
+
+// Config configures the chat service; the node fills it from config.Chat.
+type Config struct {
+	Node, Region string
+	NATS         *nats.Conn
+	JetStream    jetstream.JetStream
+	Logger       *slog.Logger
+	Auth         Authenticator // default Anonymous
+
+	HistoryOnJoin    int           // messages a new fan gets first
+	RecoveryWindow   int           // messages per room held for recovery
+	Retention        time.Duration // how long the streams keep messages
+	RatePerSecond    float64       // publishes per second per client IP
+	RateBurst        int
+	MaxTextBytes     int
+	MaxFrameBytes    int
+	PresenceInterval time.Duration
+	SendQueue        int // frames queued per fan before it is cut off
+}
+
+// Service is a running chat service.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store
+	hub      *hub
+	presence *presence
+	limiter  *limiter
+	presSub  *nats.Subscription
+	metrics  counters
+
+	aliveMu sync.Mutex
+	alive   map[string]bool // members gossip says are alive
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // service goroutines
+
+	admitMu  sync.Mutex
+	closing  bool
+	sessions sync.WaitGroup // open fan connections
+}
+
+type counters struct {
+	fans, published, rateLimited, badFrames, slowFans atomic.Int64
+}
+
+// New opens the streams, starts consuming and starts presence.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.NATS == nil || cfg.JetStream == nil {
+		return nil, errors.New("chat: NATS and JetStream are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = Anonymous{}
+	}
+	svc := &Service{cfg: cfg, log: cfg.Logger, presence: newPresence(),
+		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		hub:     newHub(cfg.Logger, cfg.RecoveryWindow)}
+	var err error
+	if svc.store, err = openStore(ctx, cfg.JetStream, cfg.Node, cfg.Retention); err != nil {
+		return nil, err
+	}
+	if err := svc.hub.start(ctx, cfg.JetStream); err != nil {
+		return nil, err
+	}
+	if svc.presSub, err = cfg.NATS.Subscribe(presenceSubject+"*", svc.presence.receive); err != nil {
+		svc.hub.stop()
+		return nil, fmt.Errorf("chat: presence subscription: %w", err)
+	}
+	svc.ctx, svc.cancel = context.WithCancel(context.Background())
+	svc.wg.Add(2)
+	go svc.runPresence()
+	go svc.watchSources()
+	return svc, nil
+}
+
+// SetMembers tells chat which nodes exist (alive or failed; not those that
+// left), so that this node relays every one's messages, and which of them
+// are alive, so that their stalled sources are re-armed promptly.
+func (svc *Service) SetMembers(ctx context.Context, names []string, alive map[string]bool) error {
+	svc.aliveMu.Lock()
+	svc.alive = alive
+	svc.aliveMu.Unlock()
+	return svc.store.syncSources(ctx, names)
+}
+
+// watchSources re-arms stalled sources of live members (see store.go).
+func (svc *Service) watchSources() {
+	defer svc.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	state := make(map[string]*rearmState)
+	for {
+		select {
+		case <-svc.ctx.Done():
+			return
+		case now := <-t.C:
+			svc.aliveMu.Lock()
+			alive := svc.alive
+			svc.aliveMu.Unlock()
+			ctx, cancel := context.WithTimeout(svc.ctx, 5*time.Second)
+			rearmed, err := svc.store.rearmStalled(ctx, alive, state, now)
+			cancel()
+			if err != nil && svc.ctx.Err() == nil {
+				svc.log.Warn("checking chat sources", "err", err)
+			}
+			if len(rearmed) > 0 {
+				svc.log.Info("re-armed stalled chat sources", "origins", rearmed)
+			}
+		}
+	}
+}
+
+// Routes registers the chat endpoints.
+func (svc *Service) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/chat/ws", svc.handleWS)
+	mux.HandleFunc("GET /v1/rooms/{room}/history", svc.handleHistory)
+	mux.HandleFunc("GET /v1/rooms/{room}/presence", svc.handlePresence)
+}
+
+// admit counts a new fan connection unless the service is closing.
+func (svc *Service) admit() bool {
+	svc.admitMu.Lock()
+	defer svc.admitMu.Unlock()
+	if svc.closing {
+		return false
+	}
+	svc.sessions.Add(1)
+	return true
+}
+
+// Close disconnects every fan (WebSocket status 1001, so clients reconnect
+// elsewhere), stops presence and the hub, and waits for all of it.
+func (svc *Service) Close(ctx context.Context) error {
+	svc.admitMu.Lock()
+	if svc.closing {
+		svc.admitMu.Unlock()
+		return nil
+	}
+	svc.closing = true
+	svc.admitMu.Unlock()
+
+	svc.cancel()
+	done := make(chan struct{})
+	go func() {
+		svc.sessions.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("chat: fans still connected: %w", ctx.Err())
+		<-done // sessions end on their own once their contexts are cancelled
+	}
+	_ = svc.presSub.Unsubscribe()
+	svc.wg.Wait()
+	svc.hub.stop()
+	return err
+}
+
+func (svc *Service) handleHistory(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if err := wire.ValidRoom(room); err != nil {
+		writeJSONError(w, http.StatusBadRequest, &wire.Error{Code: wire.CodeBadRoom, Message: err.Error()})
+		return
+	}
+	limit, err := wire.ParseHistoryLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, &wire.Error{Code: "bad_limit", Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.History{Room: room, Messages: svc.hub.history(room, limit)})
+}
+
+func (svc *Service) handlePresence(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if err := wire.ValidRoom(room); err != nil {
+		writeJSONError(w, http.StatusBadRequest, &wire.Error{Code: wire.CodeBadRoom, Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, svc.presence.room(room, time.Now(), reportTTL*svc.cfg.PresenceInterval))
+}
+
+// Stats are the service's counters for metrics.
+type Stats struct {
+	Fans, Published, RateLimited, BadFrames, SlowFans int64
+	Relayed, Malformed                                uint64
+}
+
+// Stats returns the counters.
+func (svc *Service) Stats() Stats {
+	return Stats{
+		Fans: svc.metrics.fans.Load(), Published: svc.metrics.published.Load(),
+		RateLimited: svc.metrics.rateLimited.Load(), BadFrames: svc.metrics.badFrames.Load(),
+		SlowFans: svc.metrics.slowFans.Load(),
+		Relayed:  svc.hub.delivered.Load(), Malformed: svc.hub.malformed.Load(),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeJSONError answers a plain HTTP request (or a WebSocket request
+// refused before the upgrade) with the protocol's error shape.
+func writeJSONError(w http.ResponseWriter, status int, e *wire.Error) {
+	writeJSON(w, status, map[string]string{"error": string(e.Code), "message": e.Message})
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package devmesh
+
+const raceEnabled = false
