@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/mesh/tree"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -52,6 +53,10 @@ type MemberView struct {
 	HTTP    string `json:"http,omitempty"`
 	Mesh    string `json:"mesh,omitempty"`
 	Leaf    string `json:"leaf,omitempty"`
+	// Parent is the member's NATS leaf parent in the chat tree; empty for a
+	// root (and for members that have not chosen yet).
+	Parent  string `json:"parent,omitempty"`
+	Leaving bool   `json:"leaving,omitempty"`
 	// RTTMs is the round trip from this node estimated by network
 	// coordinates; MeasuredRTTMs the last direct probe. Absent when unknown.
 	RTTMs         *float64 `json:"rtt_ms,omitempty"`
@@ -64,17 +69,30 @@ type MeshView struct {
 	Self    MemberView   `json:"self"`
 	Ready   bool         `json:"ready"`
 	Members []MemberView `json:"members"`
+	// Tree is the chat leaf-node tree as gossiped by the alive members:
+	// one child -> parent edge per non-root member. TreeRoots lists the
+	// members without a parent (one when the tree is whole).
+	Tree      []tree.Edge `json:"tree"`
+	TreeRoots []string    `json:"tree_roots"`
 }
 
 func (n *Node) meshView() MeshView {
 	v := MeshView{Members: []MemberView{}}
 	v.Ready, _ = n.Ready()
+	v.Tree, v.TreeRoots = []tree.Edge{}, []string{}
 	for _, m := range n.cluster.Members() {
 		mv := memberView(m)
 		if m.Self {
 			v.Self = mv
 		}
 		v.Members = append(v.Members, mv)
+		if m.State == membership.StateAlive && m.MetaError == "" {
+			if m.Meta.Parent == "" {
+				v.TreeRoots = append(v.TreeRoots, m.Name)
+			} else {
+				v.Tree = append(v.Tree, tree.Edge{Child: m.Name, Parent: m.Meta.Parent})
+			}
+		}
 	}
 	if v.Self.Name == "" { // before memberlist has announced us
 		self := n.cluster.Self()
@@ -89,6 +107,7 @@ func memberView(m membership.Member) MemberView {
 		Name: m.Name, Region: m.Meta.Region, State: string(m.State), Self: m.Self,
 		Since: m.Since.UTC().Format(time.RFC3339Nano), Version: m.Meta.Version,
 		HTTP: m.Meta.HTTP, Mesh: m.Meta.Mesh, Leaf: m.Meta.Leaf, MetaError: m.MetaError,
+		Parent: m.Meta.Parent, Leaving: m.Meta.Leaving,
 	}
 	if m.HasRTT {
 		mv.RTTMs = ms(m.RTT)
@@ -135,8 +154,8 @@ func (n *Node) handleEdges(w http.ResponseWriter, r *http.Request) {
 	}
 	edges := []Edge{}
 	for _, m := range n.cluster.Members() {
-		if m.State != membership.StateAlive || m.MetaError != "" {
-			continue
+		if m.State != membership.StateAlive || m.MetaError != "" || m.Meta.Leaving {
+			continue // a leaving node is draining: send no new fans there
 		}
 		e := Edge{Name: m.Name, Region: m.Meta.Region, URL: "http://" + m.Meta.HTTP}
 		switch {

@@ -2,7 +2,8 @@ package tree
 
 // Edge is one leaf-node connection, child to parent, by node name.
 type Edge struct {
-	Child, Parent string
+	Child  string `json:"child"`
+	Parent string `json:"parent"`
 }
 
 // HasCycle reports whether the directed graph of edges contains a cycle,

@@ -36,6 +36,9 @@ type Options struct {
 	Bucket     string // origin bucket
 	WAN        bool   // emulate inter-region latency
 	DataDir    string // parent of the nodes' data dirs; empty uses a temp dir removed on shutdown
+	// ChatRate, if positive, replaces the per-IP chat publish limit (every
+	// local fan and benchmark client shares 127.0.0.1).
+	ChatRate float64
 	Logger     *slog.Logger
 	// Tune, if set, adjusts each node's config before it starts (tests
 	// shorten timers with it).
@@ -141,6 +144,10 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Origin.AccessKey = "relaymesh-dev"
 	cfg.Origin.SecretKey = "relaymesh-dev-secret"
 	cfg.Log.Format = "text"
+	if o.ChatRate > 0 {
+		cfg.Chat.RatePerSecond = o.ChatRate
+		cfg.Chat.RateBurst = max(cfg.Chat.RateBurst, int(o.ChatRate))
+	}
 	if o.Tune != nil {
 		o.Tune(&cfg)
 	}

@@ -1,0 +1,223 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/relaymesh/relaymesh/node/chat/fan"
+	"github.com/relaymesh/relaymesh/node/chat/wire"
+)
+
+// nextFrame reads frames until one that is not presence (presence frames
+// arrive on their own schedule).
+func nextFrame(ctx context.Context, t *testing.T, f *fan.Fan) wire.ServerFrame {
+	t.Helper()
+	for {
+		fr, err := f.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if _, ok := fr.(wire.Presence); !ok {
+			return fr
+		}
+	}
+}
+
+func dialSynced(ctx context.Context, t *testing.T, base, room string) *fan.Fan {
+	t.Helper()
+	f, err := fan.Dial(ctx, base, room, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.CloseNow() })
+	if _, ok := nextFrame(ctx, t, f).(wire.Synced); !ok {
+		t.Fatal("first frame is not synced")
+	}
+	return f
+}
+
+// TestChatBadInput: every kind of bad frame gets its documented error
+// code, the connection stays open, and nothing reaches the room.
+func TestChatBadInput(t *testing.T) {
+	cfg := testConfig(t, "seoul-1", "seoul", "127.0.0.1")
+	cfg.Chat.RatePerSecond, cfg.Chat.RateBurst = 2, 3
+	n := startNode(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bad := dialSynced(ctx, t, n.HTTPURL(), "lobby")
+	watcher := dialSynced(ctx, t, n.HTTPURL(), "lobby")
+
+	for _, tc := range []struct {
+		name  string
+		typ   websocket.MessageType
+		frame string
+		want  wire.Code
+	}{
+		{"malformed JSON", websocket.MessageText, `{"type":"publish","text":`, wire.CodeBadFrame},
+		{"not an object", websocket.MessageText, `["publish","hi"]`, wire.CodeBadFrame},
+		{"unknown type", websocket.MessageText, `{"type":"shout","text":"hi"}`, wire.CodeUnknownType},
+		{"oversized text", websocket.MessageText, `{"type":"publish","text":"` + strings.Repeat("x", 501) + `"}`, wire.CodeTextTooLong},
+		{"empty text", websocket.MessageText, `{"type":"publish","text":"  "}`, wire.CodeEmptyText},
+		{"control characters", websocket.MessageText, `{"type":"publish","text":"a\u0000b"}`, wire.CodeBadText},
+		{"oversized frame", websocket.MessageText, `{"type":"ping","pad":"` + strings.Repeat("x", 5000) + `"}`, wire.CodeBadFrame},
+		{"binary frame", websocket.MessageBinary, `{"type":"publish","text":"hi"}`, wire.CodeBinaryFrame},
+	} {
+		if err := bad.WriteRaw(ctx, tc.typ, []byte(tc.frame)); err != nil {
+			t.Fatalf("%s: write: %v", tc.name, err)
+		}
+		fr := nextFrame(ctx, t, bad)
+		e, ok := fr.(wire.Error)
+		if !ok || e.Code != tc.want {
+			t.Errorf("%s: got %#v, want error %q", tc.name, fr, tc.want)
+		}
+	}
+
+	// A flood from one address: the burst passes, the rest is refused.
+	accepted, limited := 0, 0
+	for i := 0; i < 10; i++ {
+		if err := bad.Publish(ctx, "flood", "f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for accepted+limited < 10 {
+		switch v := nextFrame(ctx, t, bad).(type) {
+		case wire.Ack:
+			accepted++
+		case wire.Error:
+			if v.Code != wire.CodeRateLimited {
+				t.Fatalf("flood: unexpected error %v", v)
+			}
+			limited++
+		case wire.Message:
+			// our own accepted messages coming back
+		}
+	}
+	if accepted != 3 || limited != 7 {
+		t.Fatalf("flood of 10 with burst 3: %d accepted, %d rate limited", accepted, limited)
+	}
+
+	// The watcher saw exactly the accepted messages and nothing else.
+	got := 0
+	for got < accepted {
+		switch v := nextFrame(ctx, t, watcher).(type) {
+		case wire.Message:
+			if v.Text != "flood" {
+				t.Fatalf("watcher got a relayed bad frame: %+v", v)
+			}
+			got++
+		default:
+			t.Fatalf("watcher got %#v", v)
+		}
+	}
+	var hist wire.History
+	if code := getJSON(t, n.HTTPURL()+"/v1/rooms/lobby/history?limit=50", &hist); code != http.StatusOK || len(hist.Messages) != accepted {
+		t.Fatalf("history: %d with %d messages, want %d", code, len(hist.Messages), accepted)
+	}
+}
+
+func TestChatBadRequests(t *testing.T) {
+	n := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	for _, tc := range []struct {
+		path string
+		want int
+		code string
+	}{
+		{"/v1/chat/ws", http.StatusBadRequest, "bad_room"},
+		{"/v1/chat/ws?room=Bad%20Room", http.StatusBadRequest, "bad_room"},
+		{"/v1/chat/ws?room=..%2F..%2Fetc", http.StatusBadRequest, "bad_room"},
+		{"/v1/chat/ws?room=lobby&since=nope", http.StatusBadRequest, "bad_since"},
+		{"/v1/chat/ws?room=lobby&since=a.1,a.2", http.StatusBadRequest, "bad_since"},
+		{"/v1/rooms/Bad!/history", http.StatusBadRequest, "bad_room"},
+		{"/v1/rooms/lobby/history?limit=0", http.StatusBadRequest, "bad_limit"},
+		{"/v1/rooms/lobby/history?limit=100000", http.StatusBadRequest, "bad_limit"},
+		{"/v1/rooms/lobby/presence", http.StatusOK, ""},
+	} {
+		var body map[string]any
+		code := getJSON(t, n.HTTPURL()+tc.path, &body)
+		if code != tc.want || (tc.code != "" && body["error"] != tc.code) {
+			t.Errorf("GET %s: %d %v, want %d %q", tc.path, code, body, tc.want, tc.code)
+		}
+	}
+}
+
+func TestChatHistoryPresenceAndResume(t *testing.T) {
+	cfg := testConfig(t, "seoul-1", "seoul", "127.0.0.1")
+	cfg.Chat.HistoryOnJoin = 3
+	cfg.Chat.PresenceInterval = 100 * time.Millisecond
+	n := startNode(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	a := dialSynced(ctx, t, n.HTTPURL(), "stage")
+	var ids []wire.ID
+	for i := 0; i < 5; i++ {
+		if err := a.Publish(ctx, "m"+string(rune('0'+i)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(ids) < 5 {
+		if m, ok := nextFrame(ctx, t, a).(wire.Message); ok {
+			ids = append(ids, m.ID)
+		}
+	}
+
+	// A new fan gets the last 3 as history, then synced with marks.
+	b, err := fan.Dial(ctx, n.HTTPURL(), "stage", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.CloseNow()
+	var hist []string
+	for {
+		fr := nextFrame(ctx, t, b)
+		if m, ok := fr.(wire.Message); ok {
+			hist = append(hist, m.Text)
+			continue
+		}
+		s, ok := fr.(wire.Synced)
+		if !ok || !s.Complete || s.Since[ids[4].Origin] != ids[4].Seq {
+			t.Fatalf("after history: %#v", fr)
+		}
+		break
+	}
+	if strings.Join(hist, ",") != "m2,m3,m4" {
+		t.Fatalf("join history %v, want m2,m3,m4", hist)
+	}
+
+	// Resuming after m2 replays exactly m3 and m4.
+	since := wire.Since{}
+	since.Advance(ids[2])
+	c, err := fan.Dial(ctx, n.HTTPURL(), "stage", since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var replay []string
+	for {
+		fr := nextFrame(ctx, t, c)
+		if m, ok := fr.(wire.Message); ok {
+			replay = append(replay, m.Text)
+			continue
+		}
+		if s, ok := fr.(wire.Synced); !ok || s.Replayed != 2 {
+			t.Fatalf("after resume: %#v", fr)
+		}
+		break
+	}
+	if strings.Join(replay, ",") != "m3,m4" {
+		t.Fatalf("resume replay %v, want m3,m4", replay)
+	}
+
+	// Presence: three fans in the room, all in seoul.
+	eventually(t, 5*time.Second, "presence counts three fans", func() (bool, string) {
+		var p wire.Presence
+		getJSON(t, n.HTTPURL()+"/v1/rooms/stage/presence", &p)
+		raw, _ := json.Marshal(p)
+		return p.Total == 3 && p.Regions["seoul"] == 3, string(raw)
+	})
+}
