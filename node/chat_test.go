@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
@@ -219,5 +220,61 @@ func TestChatHistoryPresenceAndResume(t *testing.T) {
 		getJSON(t, n.HTTPURL()+"/v1/rooms/stage/presence", &p)
 		raw, _ := json.Marshal(p)
 		return p.Total == 3 && p.Regions["seoul"] == 3, string(raw)
+	})
+}
+
+// TestNATSClientPortForBackends: the optional NATS port admits backend
+// services with the configured credentials only, and they see the room's
+// messages on the documented subjects.
+func TestNATSClientPortForBackends(t *testing.T) {
+	cfg := testConfig(t, "seoul-1", "seoul", "127.0.0.1")
+	cfg.Chat.NATSClientListen = "127.0.0.1:0"
+	cfg.Chat.NATSUser, cfg.Chat.NATSPassword = "bot", "s3cret-bot-password"
+	n := startNode(t, cfg)
+	url := "nats://" + n.NATS().ClientAddr()
+	if nc, err := nats.Connect(url, nats.UserInfo("bot", "wrong")); err == nil {
+		nc.Close()
+		t.Fatal("connected with a wrong password")
+	}
+	nc, err := nats.Connect(url, nats.UserInfo("bot", "s3cret-bot-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("chat.o.*.lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := dialSynced(ctx, t, n.HTTPURL(), "lobby")
+	if err := f.Publish(ctx, "hello bots", ""); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m wire.Message
+	if err := json.Unmarshal(msg.Data, &m); err != nil || m.Text != "hello bots" {
+		t.Fatalf("backend got %q (%v)", msg.Data, err)
+	}
+
+	// Client credentials must not lock out peers: a second node's leaf link
+	// to this one still relays (seoul ranks above frankfurt: it is the parent).
+	b := startNode(t, testConfig(t, "frankfurt-1", "frankfurt", "127.0.0.1", n.MeshAddr().String()))
+	fb := dialSynced(ctx, t, b.HTTPURL(), "lobby")
+	eventually(t, 10*time.Second, "message from frankfurt reaches the bot on seoul", func() (bool, string) {
+		_ = fb.Publish(ctx, "from frankfurt", "")
+		for {
+			msg, err := sub.NextMsg(200 * time.Millisecond)
+			if err != nil {
+				return false, err.Error()
+			}
+			if strings.Contains(string(msg.Data), "from frankfurt") {
+				return true, ""
+			}
+		}
 	})
 }

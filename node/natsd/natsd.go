@@ -53,6 +53,11 @@ type Server struct {
 // means chat resumes quickly after the tree re-forms.
 const leafReconnect = 250 * time.Millisecond
 
+const (
+	leafUser     = "relaymesh-leaf"
+	leafPassword = "relaymesh-leaf"
+)
+
 // Start starts the server and connects to it in-process.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
@@ -85,8 +90,13 @@ func Start(cfg Config) (*Server, error) {
 	// through their forwarder (on one host that would even reach another
 	// node's server, bypassing QUIC and the tree).
 	o.LeafNode.NoAdvertise = true
+	// Leaf connections authenticate apart from client users (which exist
+	// only with a client port). The leaf listener is loopback-only and
+	// peers reach it through mutual-TLS QUIC, so these fixed credentials
+	// only keep leaf and client auth separate; they are not a secret.
+	o.LeafNode.Username, o.LeafNode.Password = leafUser, leafPassword
 	if cfg.LeafRemote != "" {
-		u, err := url.Parse("nats-leaf://" + cfg.LeafRemote)
+		u, err := url.Parse("nats-leaf://" + leafUser + ":" + leafPassword + "@" + cfg.LeafRemote)
 		if err != nil {
 			return nil, fmt.Errorf("natsd: leaf remote: %w", err)
 		}
@@ -103,8 +113,14 @@ func Start(cfg Config) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, errors.New("natsd: server not ready within 10s")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(cfg.Name+"-node"),
-		nats.MaxReconnects(-1), nats.ReconnectBufSize(-1))
+	copts := []nats.Option{nats.InProcessServer(ns), nats.Name(cfg.Name + "-node"),
+		nats.MaxReconnects(-1), nats.ReconnectBufSize(-1)}
+	if cfg.User != "" {
+		// With a client port, the server requires credentials of everyone,
+		// the node's own in-process connection included.
+		copts = append(copts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	nc, err := nats.Connect("", copts...)
 	if err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
@@ -137,6 +153,15 @@ func splitHostPort(hp string) (string, int, error) {
 // LeafAddr is the loopback address of the server's leaf listener.
 func (s *Server) LeafAddr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.leafPort))
+}
+
+// ClientAddr is host:port of the NATS client port for backend services,
+// or "" when it is off.
+func (s *Server) ClientAddr() string {
+	if a := s.ns.Addr(); a != nil {
+		return a.String()
+	}
+	return ""
 }
 
 // Conn is the node's in-process client connection.
