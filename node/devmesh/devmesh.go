@@ -39,7 +39,7 @@ type Options struct {
 	// ChatRate, if positive, replaces the per-IP chat publish limit (every
 	// local fan and benchmark client shares 127.0.0.1).
 	ChatRate float64
-	Logger     *slog.Logger
+	Logger   *slog.Logger
 	// Tune, if set, adjusts each node's config before it starts (tests
 	// shorten timers with it).
 	Tune func(*config.Config)
