@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -118,6 +119,18 @@ func TestChatBadInput(t *testing.T) {
 	var hist wire.History
 	if code := getJSON(t, n.HTTPURL()+"/v1/rooms/lobby/history?limit=50", &hist); code != http.StatusOK || len(hist.Messages) != accepted {
 		t.Fatalf("history: %d with %d messages, want %d", code, len(hist.Messages), accepted)
+	}
+	// The refusals are counted where operators look.
+	resp, err := http.Get(n.HTTPURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`relaymesh_chat_events_total{event="rate_limited"} 7`, `relaymesh_chat_events_total{event="published"} 3`, "relaymesh_chat_fans 2"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 

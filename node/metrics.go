@@ -42,6 +42,14 @@ var (
 		"Open QUIC connections to peers.", nil, nil)
 	descLinkCounters = prometheus.NewDesc("relaymesh_link_events_total",
 		"QUIC link events.", []string{"event"}, nil)
+	descChatFans = prometheus.NewDesc("relaymesh_chat_fans",
+		"Chat WebSocket connections open on this node.", nil, nil)
+	descChatCounters = prometheus.NewDesc("relaymesh_chat_events_total",
+		"Chat events on this node: messages published here, relayed to local rooms, refused.", []string{"event"}, nil)
+	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
+		"The node's NATS leaf parent in the chat tree (value 1); no series when the node is a root.", []string{"parent"}, nil)
+	descLeafConns = prometheus.NewDesc("relaymesh_nats_leaf_connections",
+		"NATS leaf connections of this node's server (parent and children).", nil, nil)
 )
 
 // nodeCollector reads the node's state at scrape time, so nothing has to
@@ -50,7 +58,8 @@ type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
-		descHealthScore, descReady, descLinkPeers, descLinkCounters} {
+		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatCounters,
+		descLeafParent, descLeafConns} {
 		ch <- d
 	}
 }
@@ -80,6 +89,23 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descMemberEvents, prometheus.CounterValue, float64(v), event)
 		}
 		ch <- prometheus.MustNewConstMetric(descHealthScore, prometheus.GaugeValue, float64(s.HealthScore))
+	}
+	if n.chat != nil {
+		s := n.chat.Stats()
+		ch <- prometheus.MustNewConstMetric(descChatFans, prometheus.GaugeValue, float64(s.Fans))
+		for event, v := range map[string]float64{"published": float64(s.Published), "relayed": float64(s.Relayed),
+			"rate_limited": float64(s.RateLimited), "bad_frame": float64(s.BadFrames), "too_slow": float64(s.SlowFans),
+			"malformed_stored": float64(s.Malformed)} {
+			ch <- prometheus.MustNewConstMetric(descChatCounters, prometheus.CounterValue, v, event)
+		}
+	}
+	if n.leaf != nil {
+		if p := n.leaf.Parent(); p.Name != "" {
+			ch <- prometheus.MustNewConstMetric(descLeafParent, prometheus.GaugeValue, 1, p.Name)
+		}
+	}
+	if n.nats != nil {
+		ch <- prometheus.MustNewConstMetric(descLeafConns, prometheus.GaugeValue, float64(n.nats.LeafCount()))
 	}
 	if n.endpoint != nil {
 		s := n.endpoint.Stats()
