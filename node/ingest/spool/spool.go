@@ -1,0 +1,437 @@
+// Package spool is the durable, ordered queue between a streamer's ingest
+// requests and the origin.
+//
+// The ingest handler writes through to the origin; when the origin cannot
+// take an object it appends the request to the spool instead and acknowledges
+// the streamer as soon as Append returns, because by then the op is on disk.
+// Run replays the ops at the origin strictly in the order they were appended,
+// one at a time, retrying each until it succeeds: an HLS playlist must not
+// reach the origin before the segments it lists, and a DELETE must not
+// overtake the PUT of the same key.
+//
+// Delivery is exactly once and in order while the process lives, and at least
+// once and in order across a crash: an op whose apply succeeded but whose file
+// was not yet removed is applied again after a restart, followed by every op
+// after it, so the origin ends in the same state.
+//
+// Ops are never coalesced. The only merges that keep the final state (drop a
+// PUT that a later PUT of the same key supersedes; drop a PUT and its DELETE)
+// still expose states the streamer never produced: a playlist listing a
+// segment that was dropped, or an older playlist next to segments already
+// deleted. Playlists are small, so the saving would be small too.
+//
+// One Spool owns its directory; two processes must not open the same one.
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+var (
+	// ErrClosed is returned by every call on a closed Spool.
+	ErrClosed = errors.New("spool: closed")
+	// ErrFull is returned by Append when the op would take the spool past
+	// Config.MaxBytes. The op is not recorded; the ingest layer answers 507.
+	ErrFull = errors.New("spool: full")
+	// ErrTooLarge is returned by Append for a body larger than
+	// Config.MaxObjectBytes. The ingest layer answers 413.
+	ErrTooLarge = errors.New("spool: object too large")
+)
+
+// Config tunes a Spool. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// MaxBytes bounds the spool's files on disk, headers included. An op
+	// that would cross it is refused with ErrFull rather than filling the
+	// disk: the streamer sees the outage instead of the node dying of it.
+	// At 6 Mbit/s a stream spools about 2.7 GB an hour; the default covers
+	// about 20 minutes of one such stream. Ops already on disk at Open
+	// count too, even if they exceed a newly lowered bound.
+	MaxBytes int64
+
+	// MaxObjectBytes bounds one op's body. HLS segments of a few seconds
+	// are a few MB; a body is held in memory while it is appended and while
+	// it is applied.
+	MaxObjectBytes int64
+
+	// RetryMin is the delay before the first retry of a failed apply. Each
+	// further failure of the same op doubles it up to RetryMax; every delay
+	// is jittered down by up to half so that nodes recovering from the same
+	// origin outage do not retry in step.
+	RetryMin time.Duration
+	// RetryMax caps the delay between retries, and so how long after the
+	// origin comes back the spool can take to notice.
+	RetryMax time.Duration
+
+	// Logger receives drops of corrupt files and apply failures (the first
+	// of a run at Warn, retries at Debug). Nil discards.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults applied to zero Config fields.
+func DefaultConfig() Config {
+	return Config{
+		MaxBytes:       1 << 30,                // 1 GiB: ~20 minutes of a 6 Mbit/s stream
+		MaxObjectBytes: 64 << 20,               // 64 MiB: far above any sane segment
+		RetryMin:       100 * time.Millisecond, // a blip costs one short wait
+		RetryMax:       5 * time.Second,        // an outage is noticed within 5 s of its end
+	}
+}
+
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	if c.MaxBytes == 0 {
+		c.MaxBytes = d.MaxBytes
+	}
+	if c.MaxObjectBytes == 0 {
+		c.MaxObjectBytes = d.MaxObjectBytes
+	}
+	if c.RetryMin == 0 {
+		c.RetryMin = d.RetryMin
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = d.RetryMax
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	if c.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("spool: MaxBytes %d is negative", c.MaxBytes))
+	}
+	if c.MaxObjectBytes < 0 {
+		errs = append(errs, fmt.Errorf("spool: MaxObjectBytes %d is negative", c.MaxObjectBytes))
+	}
+	if c.RetryMin < 0 {
+		errs = append(errs, fmt.Errorf("spool: RetryMin %v is negative", c.RetryMin))
+	}
+	if c.RetryMax < c.RetryMin {
+		errs = append(errs, fmt.Errorf("spool: RetryMax %v is below RetryMin %v", c.RetryMax, c.RetryMin))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Stats is a snapshot for metrics and for the "stale" headers of the edge.
+// Counters start at zero with every Open.
+type Stats struct {
+	Len    int           // ops waiting, including appends still being written
+	Bytes  int64         // their size on disk
+	Oldest time.Duration // age of the oldest waiting op; 0 when empty
+
+	Appended    uint64 // ops appended (durably) since Open
+	Rejected    uint64 // appends refused by a bound (ErrFull, ErrTooLarge)
+	Applied     uint64 // ops applied at the origin and removed
+	Retries     uint64 // failed applies (each followed by a retry)
+	Corrupt     uint64 // op files dropped as corrupt, at Open or when read
+	TempRemoved uint64 // temp files of interrupted appends removed at Open
+}
+
+type entryState uint8
+
+const (
+	writing entryState = iota // seq reserved, file not yet durable
+	ready                     // on disk, may be applied
+)
+
+type entry struct {
+	seq      uint64
+	size     int64
+	appended time.Time
+	state    entryState
+}
+
+// Spool is a durable FIFO of ops in one directory. All methods are safe for
+// concurrent use.
+type Spool struct {
+	dir string
+	cfg Config
+	log *slog.Logger
+
+	closeCh chan struct{} // closed by Close
+	appends sync.WaitGroup
+	runs    sync.WaitGroup
+
+	mu      sync.Mutex
+	q       []*entry // by seq; appends reserve their slot before writing
+	bytes   int64
+	next    uint64
+	closed  bool
+	running bool
+	changed chan struct{} // closed and replaced on every change of q
+	stats   Stats
+}
+
+// Open opens the spool in dir, creating the directory if needed, and
+// rebuilds the queue from the op files in it. Temp files of interrupted
+// appends are removed; op files that fail their checks (truncated, bad
+// checksum) are removed and counted in Stats.Corrupt, never applied. Every
+// op file is read in full, so Open takes time in proportion to the backlog.
+// Sequence numbers resume after the highest one found.
+func Open(dir string, cfg Config) (*Spool, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	s := &Spool{
+		dir:     dir,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		closeCh: make(chan struct{}),
+		changed: make(chan struct{}),
+		next:    1,
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	removed := false
+	for _, de := range des {
+		name := de.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasSuffix(name, tmpSuffix) {
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("spool: removing temp file: %w", err)
+			}
+			s.stats.TempRemoved++
+			removed = true
+			continue
+		}
+		seq, ok := parseRecordName(name)
+		if !ok || !de.Type().IsRegular() {
+			continue // not ours: leave it alone
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		op, err := decodeRecord(b, seq)
+		if err != nil {
+			s.log.Error("dropping corrupt spool file", "file", name, "err", err)
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("spool: removing corrupt file: %w", err)
+			}
+			s.stats.Corrupt++
+			removed = true
+			continue
+		}
+		s.q = append(s.q, &entry{seq: seq, size: int64(len(b)), appended: op.Appended, state: ready})
+		s.bytes += int64(len(b))
+	}
+	if removed {
+		if err := syncDir(dir); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
+	// ReadDir sorts by name and names are zero-padded, but do not rely on
+	// the platform for the one property everything depends on.
+	slices.SortFunc(s.q, func(a, b *entry) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	if n := len(s.q); n > 0 {
+		s.next = s.q[n-1].seq + 1
+	}
+	return s, nil
+}
+
+// Dir returns the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// Append records op durably and returns its sequence number. It returns only
+// once the op's file and its directory entry are on disk, so the caller may
+// acknowledge the streamer. Ops are applied in the order of their sequence
+// numbers; of two Appends, the one that was called after the other returned
+// gets the higher one. op.Body is not retained.
+//
+// Append fails without recording anything with ErrInvalidOp, ErrTooLarge,
+// ErrFull, ErrClosed, or an I/O error.
+func (s *Spool) Append(op Op) (uint64, error) {
+	if err := op.validate(); err != nil {
+		return 0, err
+	}
+	size := recordLen(op)
+	now := time.Now()
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return 0, ErrClosed
+	}
+	if int64(len(op.Body)) > s.cfg.MaxObjectBytes {
+		s.stats.Rejected++
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%w: %s %q has %d bytes, max %d", ErrTooLarge, op.Kind, op.Key, len(op.Body), s.cfg.MaxObjectBytes)
+	}
+	if s.bytes+size > s.cfg.MaxBytes {
+		s.stats.Rejected++
+		used := s.bytes
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%w: %s %q needs %d bytes, %d of %d in use", ErrFull, op.Kind, op.Key, size, used, s.cfg.MaxBytes)
+	}
+	e := &entry{seq: s.next, size: size, appended: now, state: writing}
+	s.next++
+	s.q = append(s.q, e)
+	s.bytes += size
+	s.appends.Add(1) // under mu with closed false, so Close waits for us
+	s.mu.Unlock()
+	defer s.appends.Done()
+
+	err := s.writeRecord(e.seq, encodeRecord(op, e.seq, now))
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if i := slices.Index(s.q, e); i >= 0 {
+			s.q = slices.Delete(s.q, i, i+1)
+		}
+		s.bytes -= size
+		s.broadcastLocked()
+		return 0, err
+	}
+	e.state = ready
+	s.stats.Appended++
+	s.broadcastLocked()
+	return e.seq, nil
+}
+
+// writeRecord writes b as the file of seq: temp file, fsync, rename, fsync
+// of the directory. On error nothing is left behind.
+func (s *Spool) writeRecord(seq uint64, b []byte) (err error) {
+	name := recordName(seq)
+	f, err := os.CreateTemp(s.dir, name+"-*"+tmpSuffix)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close() // may already be closed; the error is reported
+			_ = os.Remove(tmp)
+			err = fmt.Errorf("spool: writing seq %d: %w", seq, err)
+		}
+	}()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	final := filepath.Join(s.dir, name)
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	if err := syncDir(s.dir); err != nil {
+		// The rename may or may not survive a crash. Undo it: an op the
+		// streamer was told failed must not be replayed later.
+		_ = os.Remove(final)
+		return err
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Spool) broadcastLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Len returns the number of ops waiting, including appends in progress.
+func (s *Spool) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.q)
+}
+
+// Oldest returns how long the oldest waiting op has waited (across restarts:
+// the append time is in its file), or 0 when the spool is empty.
+func (s *Spool) Oldest() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.oldestLocked()
+}
+
+func (s *Spool) oldestLocked() time.Duration {
+	if len(s.q) == 0 {
+		return 0
+	}
+	return max(time.Since(s.q[0].appended), 0)
+}
+
+// Stats returns a snapshot of the queue and the counters.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Len = len(s.q)
+	st.Bytes = s.bytes
+	st.Oldest = s.oldestLocked()
+	return st
+}
+
+// Flush waits until the spool is empty: every op appended so far has been
+// applied. It needs a running Run to make progress, and does not return
+// while Appends keep the queue busy.
+func (s *Spool) Flush(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		n, closed, ch := len(s.q), s.closed, s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		if closed {
+			return fmt.Errorf("%w with %d ops waiting", ErrClosed, n)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("spool: flush with %d ops waiting: %w", n, ctx.Err())
+		}
+	}
+}
+
+// Close refuses further Appends, cancels the context of a running Run and
+// waits for it and for Appends in progress to return. Ops still waiting stay
+// on disk for the next Open. Close is idempotent.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closeCh)
+		s.broadcastLocked()
+	}
+	s.mu.Unlock()
+	s.appends.Wait()
+	s.runs.Wait()
+	return nil
+}
