@@ -1,0 +1,226 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Cache is the edge's two-tier object cache. It is safe for concurrent use:
+// mu guards the memory LRU, the disk tier locks its own index, and counters
+// are atomic.
+type Cache struct {
+	cfg          Config
+	maxMemObject int64
+	disk         *diskTier // nil without Config.Dir
+
+	mu  sync.Mutex
+	mem *lru[Entry] // guarded by mu
+
+	flight singleflight.Group
+
+	// Fill lifecycle: fills run under base, which Close cancels; fillsMu
+	// orders fills.Add against Close's fills.Wait.
+	base    context.Context
+	stop    context.CancelFunc
+	fillsMu sync.Mutex
+	closed  bool // guarded by fillsMu
+	fills   sync.WaitGroup
+
+	memHits, diskHits, misses atomic.Uint64
+	expired, tooLarge         atomic.Uint64
+	fillCount, fillErrs       atomic.Uint64
+}
+
+// New builds a Cache. With Config.Dir set it opens the disk tier and
+// rebuilds its index from the directory before returning.
+func New(cfg Config) (*Cache, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache{
+		cfg:          cfg,
+		maxMemObject: int64(cfg.MaxObjectFraction * float64(cfg.MemoryBytes)),
+		mem:          newLRU[Entry](cfg.MemoryBytes, nil),
+	}
+	if cfg.Dir != "" {
+		if c.disk, err = openDisk(cfg.Dir, cfg.DiskBytes, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
+	c.base, c.stop = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Get returns the live entry under key: from memory, else from disk (and
+// then keeps it in memory too, if it fits).
+func (c *Cache) Get(key string) (Entry, bool) { return c.get(key, true) }
+
+// get is Get; count says whether to update the hit and miss counters (Fill's
+// re-check inside the flight does not, its caller has counted its miss).
+func (c *Cache) get(key string, count bool) (Entry, bool) {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	e, ok := c.mem.get(key)
+	if ok && !e.live(now) {
+		c.mem.remove(key)
+		c.expired.Add(1)
+		ok = false
+	}
+	c.mu.Unlock()
+	if ok {
+		if count {
+			c.memHits.Add(1)
+		}
+		return e, true
+	}
+	if c.disk != nil {
+		if e, ok := c.disk.get(key); ok {
+			if e.Size <= c.maxMemObject {
+				c.mu.Lock()
+				c.mem.add(key, e, e.Size)
+				c.mu.Unlock()
+			}
+			if count {
+				c.diskHits.Add(1)
+			}
+			return e, true
+		}
+	}
+	if count {
+		c.misses.Add(1)
+	}
+	return Entry{}, false
+}
+
+// Put stores e, replacing what is stored under e.Key, with two exceptions:
+// a mutable entry older (by Stored) than the live mutable entry it would
+// replace is ignored, and so is a mutable entry already expired. Put sets
+// Size, and Stored and Expires when zero (see Meta). Immutable entries are
+// also written to the disk tier, synchronously; a failure there is logged
+// and counted in Stats, not returned: the entry is cached, only less widely.
+// The error is for an invalid key only.
+func (c *Cache) Put(e Entry) error {
+	_, err := c.put(e)
+	return err
+}
+
+func (c *Cache) put(e Entry) (Entry, error) {
+	if err := validKey(e.Key); err != nil {
+		return e, err
+	}
+	now := c.cfg.Now()
+	e.Size = int64(len(e.Body))
+	if e.Stored.IsZero() {
+		e.Stored = now
+	}
+	if e.Immutable {
+		e.Expires = time.Time{}
+	} else if e.Expires.IsZero() {
+		e.Expires = e.Stored.Add(c.cfg.MutableTTL)
+	}
+
+	c.mu.Lock()
+	switch old, ok := c.mem.peek(e.Key); {
+	case !e.Immutable && ok && !old.Immutable && old.live(now) && old.Stored.After(e.Stored):
+		c.mu.Unlock()
+		return old, nil // a newer version is already here
+	case !e.live(now):
+		c.mu.Unlock()
+		return e, nil // nothing to keep
+	case e.Size > c.maxMemObject:
+		c.mem.remove(e.Key)
+		c.tooLarge.Add(1)
+	default:
+		c.mem.add(e.Key, e, e.Size)
+	}
+	c.mu.Unlock()
+
+	if c.disk != nil {
+		if e.Immutable {
+			if err := c.disk.put(&e); err != nil {
+				c.cfg.Logger.Warn("disk write failed", "key", e.Key, "err", err)
+			}
+		} else {
+			// A key that turns mutable must not be served from an
+			// older immutable copy on disk.
+			c.disk.remove(e.Key)
+		}
+	}
+	return e, nil
+}
+
+// Delete removes key from both tiers (ingest deleting an old segment).
+// A Get or Fill of the same key running at the same time may still store
+// the old object; Delete is meant for objects no player asks for anymore.
+func (c *Cache) Delete(key string) {
+	c.mu.Lock()
+	c.mem.remove(key)
+	c.mu.Unlock()
+	if c.disk != nil {
+		c.disk.remove(key)
+	}
+}
+
+// TierStats describes one tier.
+type TierStats struct {
+	Bytes     int64 // bodies in memory; whole files on disk
+	MaxBytes  int64
+	Entries   int
+	Evictions uint64 // entries removed to make room
+}
+
+// Stats are counters since New, and the tiers' current sizes.
+type Stats struct {
+	Hits       uint64 // MemoryHits + DiskHits
+	MemoryHits uint64
+	DiskHits   uint64
+	Misses     uint64
+	// Fills counts runs of a fill function (at most one per key at a
+	// time); FillErrors those that failed.
+	Fills      uint64
+	FillErrors uint64
+	// Expired counts mutable entries dropped at a Get after their expiry.
+	Expired uint64
+	// TooLarge counts entries not kept in memory for their size.
+	TooLarge uint64
+	// DiskErrors counts failed disk writes, reads and removals;
+	// DiskCorrupt the partial or corrupt files found and deleted.
+	DiskErrors  uint64
+	DiskCorrupt uint64
+
+	Memory TierStats
+	Disk   TierStats // zero without a disk tier
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Cache) Stats() Stats {
+	s := Stats{
+		MemoryHits: c.memHits.Load(),
+		DiskHits:   c.diskHits.Load(),
+		Misses:     c.misses.Load(),
+		Fills:      c.fillCount.Load(),
+		FillErrors: c.fillErrs.Load(),
+		Expired:    c.expired.Load(),
+		TooLarge:   c.tooLarge.Load(),
+	}
+	s.Hits = s.MemoryHits + s.DiskHits
+	c.mu.Lock()
+	s.Memory = TierStats{
+		Bytes:     c.mem.size(),
+		MaxBytes:  c.mem.maxBytes,
+		Entries:   c.mem.len(),
+		Evictions: c.mem.evictions,
+	}
+	c.mu.Unlock()
+	if c.disk != nil {
+		s.Disk = c.disk.stats()
+		s.DiskErrors = c.disk.errs.Load()
+		s.DiskCorrupt = c.disk.corrupt.Load()
+	}
+	return s
+}
