@@ -1,0 +1,194 @@
+// Package hls serves HLS playlists and media to players from the edge's
+// cache (node/hls/cache), filling misses from the origin.
+//
+// This is the single-edge path: every miss goes to the origin. Mesh-wide
+// coalescing (region owners fetching for their peers over QUIC), ingest
+// and event-driven playlists build on it.
+package hls
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// Origin is what the edge needs from the origin.
+type Origin interface {
+	Get(ctx context.Context, key string) (io.ReadCloser, origin.Info, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	Cache  *cache.Cache
+	Origin Origin
+	Logger *slog.Logger
+	// MaxObjectBytes bounds what one fill reads from the origin; larger
+	// objects are refused (502) rather than buffered.
+	MaxObjectBytes int64
+	// PlaylistMaxAge is the Cache-Control max-age of live playlists.
+	PlaylistMaxAge time.Duration
+}
+
+// Server answers GET and HEAD /hls/{stream}/{path...}.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New builds a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Cache == nil || cfg.Origin == nil {
+		return nil, errors.New("hls: Cache and Origin are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxObjectBytes <= 0 {
+		cfg.MaxObjectBytes = 64 << 20
+	}
+	if cfg.PlaylistMaxAge <= 0 {
+		cfg.PlaylistMaxAge = time.Second
+	}
+	return &Server{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Routes registers the HLS endpoints.
+func (s *Server) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /hls/{stream}/{path...}", s.handle)
+	mux.HandleFunc("HEAD /hls/{stream}/{path...}", s.handle)
+	mux.HandleFunc("OPTIONS /hls/{stream}/{path...}", s.preflight)
+}
+
+// kind is what an HLS path names, by its extension.
+type kind struct {
+	contentType string
+	immutable   bool // media never changes once written; playlists do
+}
+
+var kinds = map[string]kind{
+	".m3u8": {"application/vnd.apple.mpegurl", false},
+	".ts":   {"video/mp2t", true},
+	".m4s":  {"video/iso.segment", true},
+	".mp4":  {"video/mp4", true}, // fMP4 init segments
+	".aac":  {"audio/aac", true},
+	".m4a":  {"audio/mp4", true},
+	".vtt":  {"text/vtt", true},
+}
+
+// KindOf reports the content type of an HLS path and whether it is
+// immutable media, or false for anything that is not HLS.
+func KindOf(p string) (contentType string, immutable, ok bool) {
+	k, ok := kinds[strings.ToLower(path.Ext(p))]
+	return k.contentType, k.immutable, ok
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	setCORS(w.Header())
+	stream, p := r.PathValue("stream"), r.PathValue("path")
+	key, err := origin.ValidKey(stream, p)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, "bad_path", err.Error())
+		return
+	}
+	ctype, immutable, ok := KindOf(p)
+	if !ok {
+		httpError(w, http.StatusNotFound, "not_hls", fmt.Sprintf("%q is not a playlist or media segment", p))
+		return
+	}
+	e, err := s.cfg.Cache.Fill(r.Context(), key, func(ctx context.Context) (cache.Entry, error) {
+		return s.fill(ctx, key, ctype, immutable)
+	})
+	switch {
+	case errors.Is(err, origin.ErrNotFound):
+		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
+		return
+	case errors.Is(err, origin.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		httpError(w, http.StatusGatewayTimeout, "origin_unavailable", "origin unavailable and not cached here")
+		return
+	case errors.Is(err, errTooLarge):
+		httpError(w, http.StatusBadGateway, "too_large", err.Error())
+		return
+	case err != nil:
+		if r.Context().Err() != nil {
+			return // the player went away
+		}
+		s.log.Warn("hls fill failed", "key", key, "err", err)
+		httpError(w, http.StatusBadGateway, "origin_error", "origin error")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	if e.ETag != "" {
+		h.Set("ETag", `"`+e.ETag+`"`)
+	}
+	if immutable {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.PlaylistMaxAge.Seconds())))
+	}
+	// ServeContent does ranges (206, 416 for bad ones), If-None-Match,
+	// If-Modified-Since and HEAD.
+	http.ServeContent(w, r, "", e.Stored, bytes.NewReader(e.Body))
+}
+
+var errTooLarge = errors.New("object too large for the edge")
+
+func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
+	body, info, err := s.cfg.Origin.Get(ctx, key)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, s.cfg.MaxObjectBytes+1))
+	if err != nil {
+		return cache.Entry{}, fmt.Errorf("hls: read %s from origin: %w", key, err)
+	}
+	if int64(len(data)) > s.cfg.MaxObjectBytes {
+		return cache.Entry{}, fmt.Errorf("%w: %s is over %d bytes", errTooLarge, key, s.cfg.MaxObjectBytes)
+	}
+	stored := info.LastModified
+	if stored.IsZero() {
+		stored = time.Now()
+	}
+	e := cache.Entry{Key: key, Body: data, Meta: cache.Meta{
+		ContentType: ctype, ETag: info.ETag, Stored: stored.UTC().Truncate(time.Second), Immutable: immutable,
+	}}
+	if !immutable {
+		// A playlist's version is when we fetched it: a live playlist
+		// changes every segment, whatever the origin's clock says.
+		e.Stored = time.Now().UTC()
+		e.Expires = time.Now().Add(s.cfg.PlaylistMaxAge)
+	}
+	return e, nil // Fill stores it
+}
+
+func (s *Server) preflight(w http.ResponseWriter, _ *http.Request) {
+	setCORS(w.Header())
+	w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	w.Header().Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Modified-Since")
+	w.Header().Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setCORS lets browser players on any origin read playlists and segments.
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag")
+}
+
+func httpError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "{\"error\":%q,\"message\":%q}\n", code, msg)
+}
