@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,8 @@ func parseDocuments(data []byte) (docs []*yaml.Node, err error) {
 	}
 }
 
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
 var durationType = reflect.TypeFor[time.Duration]()
 
 // value decodes node n into v, the field at path.
@@ -97,6 +100,12 @@ func (d *decoded) value(n *yaml.Node, v reflect.Value, path string) {
 		return // "key:" or "key: null" means "use the default"
 	}
 	switch {
+	case v.CanAddr() && v.Addr().Type().Implements(textUnmarshalerType):
+		if s, ok := d.scalar(n, path, "a value"); ok {
+			if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+				d.fail(path, "%v", err)
+			}
+		}
 	case v.Type() == durationType:
 		if s, ok := d.scalar(n, path, "a duration"); ok {
 			dur, err := time.ParseDuration(s)

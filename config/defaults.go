@@ -78,6 +78,12 @@ func Defaults() Config {
 			NATSUser:         "",                  // required only with nats_client_listen
 			NATSPassword:     "",                  // required only with nats_client_listen
 		},
+		HLS: HLS{
+			CacheMemory:    256 << 20,   // minutes of the live renditions players ask for
+			CacheDisk:      10 << 30,    // hours of segments, kept across restarts
+			PlaylistMaxAge: time.Second, // under half a 2-4s segment
+			MaxObject:      64 << 20,    // far above any sane segment
+		},
 		Log: Log{
 			Level:  "info", // debug is for diagnosis only
 			Format: "json", // what log shippers parse

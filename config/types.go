@@ -11,6 +11,7 @@ type Config struct {
 	TLS    TLS    `yaml:"tls"`
 	Origin Origin `yaml:"origin"`
 	Chat   Chat   `yaml:"chat"`
+	HLS    HLS    `yaml:"hls"`
 	Log    Log    `yaml:"log"`
 }
 
@@ -212,6 +213,30 @@ type Origin struct {
 	// must arrive well before the player's buffer runs dry, and a slower call
 	// is better retried than waited on.
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// HLS configures how the edge serves playlists and media segments to
+// players: its cache and the limits of one object.
+type HLS struct {
+	// CacheMemory bounds the in-memory cache of segments and playlists.
+	// Default 256MiB: a few minutes of a handful of renditions of the live
+	// streams, which is what players ask for; the disk tier holds the rest.
+	CacheMemory ByteSize `yaml:"cache_memory"`
+
+	// CacheDisk bounds the on-disk segment cache under node.data_dir, which
+	// survives restarts. Default 10GiB; 0 turns the disk tier off (memory
+	// only, a cold cache after every restart).
+	CacheDisk ByteSize `yaml:"cache_disk"`
+
+	// PlaylistMaxAge is how long a live playlist is cached and what
+	// Cache-Control tells players. Default 1s, under half a typical 2-4s
+	// segment: players see new segments promptly.
+	PlaylistMaxAge time.Duration `yaml:"playlist_max_age"`
+
+	// MaxObject is the largest playlist or segment the edge will fetch and
+	// cache. Default 64MiB: far above any sane HLS segment; bigger objects
+	// are refused (502) rather than buffered.
+	MaxObject ByteSize `yaml:"max_object"`
 }
 
 // Chat configures the fan chat (the protocol is docs/chat-protocol.md):

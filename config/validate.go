@@ -27,6 +27,7 @@ func (c *Config) validate() Problems {
 	c.TLS.validate(&ps)
 	c.Origin.validate(&ps)
 	c.Chat.validate(&ps, c.HTTP.Listen)
+	c.HLS.validate(&ps)
 	c.Log.validate(&ps)
 	ps.sort()
 	return ps
@@ -280,4 +281,19 @@ func worstRTT() time.Duration {
 		}
 	}
 	return worst
+}
+
+func (h *HLS) validate(ps *Problems) {
+	if h.CacheMemory < 1<<20 {
+		ps.add("hls.cache_memory", "must be at least 1MiB; got %q", h.CacheMemory.String())
+	}
+	if h.CacheDisk < 0 {
+		ps.add("hls.cache_disk", "must not be negative; got %q", h.CacheDisk.String())
+	}
+	if h.PlaylistMaxAge < 100*time.Millisecond || h.PlaylistMaxAge > time.Minute {
+		ps.add("hls.playlist_max_age", "must be between 100ms and 1m; got %q", h.PlaylistMaxAge)
+	}
+	if h.MaxObject < 1<<10 || h.MaxObject > h.CacheMemory {
+		ps.add("hls.max_object", "must be at least 1KiB and at most hls.cache_memory (%s); got %q", h.CacheMemory, h.MaxObject.String())
+	}
 }

@@ -22,6 +22,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("GET /v1/edges", n.handleEdges)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	n.chat.Routes(mux)
+	n.hls.Routes(mux)
 	return mux
 }
 

@@ -25,6 +25,8 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/node/chat"
+	"github.com/relaymesh/relaymesh/node/hls"
+	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"github.com/relaymesh/relaymesh/regions"
 )
@@ -52,6 +54,8 @@ type Node struct {
 	nats     *natsd.Server
 	leaf     *leaf.Manager
 	chat     *chat.Service
+	hls      *hls.Server
+	hlsCache *cache.Cache
 	cluster  *membership.Cluster
 	wanTable *wan.Table
 	httpLn   net.Listener
@@ -112,6 +116,9 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 		return n, err
 	}
 	if err := n.startChat(); err != nil {
+		return n, err
+	}
+	if err := n.startHLS(); err != nil {
 		return n, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -372,6 +379,9 @@ func (n *Node) closeRest(abort bool) error {
 	}
 	if n.httpSrv == nil && n.httpLn != nil {
 		errs = append(errs, n.httpLn.Close())
+	}
+	if n.hlsCache != nil {
+		errs = append(errs, n.hlsCache.Close())
 	}
 	// NATS before the leaf manager: NATS would otherwise keep redialling
 	// a forwarder that is gone.

@@ -1,0 +1,54 @@
+package devmesh
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// TestDevMeshServesHLSFromTheEmbeddedOrigin: an object put into the dev
+// mesh's origin is served by every edge, with HLS headers.
+func TestDevMeshServesHLSFromTheEmbeddedOrigin(t *testing.T) {
+	opts := DefaultOptions()
+	opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
+	lw := &logWriter{t: t}
+	t.Cleanup(lw.stop)
+	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	m, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+	}()
+	client, err := origin.New(origin.Config{Endpoint: m.OriginEndpoint(), Bucket: opts.Bucket,
+		AccessKey: "relaymesh-dev", SecretKey: "relaymesh-dev-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nseg0.ts\n"
+	if _, err := client.Put(ctx, "demo/index.m3u8", strings.NewReader(playlist), int64(len(playlist)), "application/vnd.apple.mpegurl"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range m.Nodes() {
+		resp, err := http.Get(n.HTTPURL() + "/hls/demo/index.m3u8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != playlist || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" {
+			t.Errorf("%s: %d %q %v", n.Name(), resp.StatusCode, body, resp.Header)
+		}
+	}
+}

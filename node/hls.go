@@ -1,0 +1,47 @@
+package node
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/hls"
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// startHLS builds the origin client, the segment cache (disk tier under
+// the data dir) and the HLS server. Nothing here contacts the origin.
+func (n *Node) startHLS() error {
+	o := n.cfg.Origin
+	client, err := origin.New(origin.Config{
+		Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
+		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout,
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	h := n.cfg.HLS
+	cc := cache.Config{
+		MemoryBytes: int64(h.CacheMemory),
+		MutableTTL:  h.PlaylistMaxAge,
+		// A fill waits for the origin at most its own call budget, so a
+		// miss answers 504 promptly when the origin is down.
+		FillTimeout: o.Timeout + time.Second,
+		Logger:      n.log.With("component", "hls-cache"),
+	}
+	if h.CacheDisk > 0 {
+		cc.Dir, cc.DiskBytes = filepath.Join(n.cfg.Node.DataDir, "hls-cache"), int64(h.CacheDisk)
+	}
+	if n.hlsCache, err = cache.New(cc); err != nil {
+		return fmt.Errorf("node: hls cache: %w", err)
+	}
+	n.hls, err = hls.New(hls.Config{
+		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
+		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}
