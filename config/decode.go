@@ -150,6 +150,8 @@ func (d *decoded) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		d.list(n, v, path)
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String:
+		d.stringMap(n, v, path)
 	default:
 		// Only reachable if a field of a type this decoder does not know is
 		// added to Config; TestExampleHasEveryField catches that.
@@ -202,6 +204,34 @@ func (d *decoded) list(n *yaml.Node, v reflect.Value, path string) {
 		d.value(e, s.Index(i), indexPath(path, i))
 	}
 	v.Set(s)
+}
+
+// stringMap decodes a YAML mapping of names to strings into v, replacing
+// any default. Entry paths are parent.name.
+func (d *decoded) stringMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(path, "expected a mapping of names to values, got %s", describe(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := resolve(n.Content[i])
+		if k.Kind != yaml.ScalarNode {
+			d.problems.add(path, "keys must be plain strings, got %s at line %d", describe(k), k.Line)
+			continue
+		}
+		p := joinPath(path, k.Value)
+		if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+			d.problems.add(p, "duplicate key at line %d", k.Line)
+			continue
+		}
+		s, ok := d.scalar(resolve(n.Content[i+1]), p, "a string")
+		if !ok {
+			continue
+		}
+		m.SetMapIndex(reflect.ValueOf(k.Value), reflect.ValueOf(s))
+	}
+	v.Set(m)
 }
 
 // fail records a value the file got wrong; the field keeps its default.

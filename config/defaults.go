@@ -84,6 +84,11 @@ func Defaults() Config {
 			PlaylistMaxAge: time.Second, // under half a 2-4s segment
 			MaxObject:      64 << 20,    // far above any sane segment
 		},
+		Ingest: Ingest{
+			StreamKeys:       nil,             // no streams until ops give them keys
+			WriteThroughWait: 2 * time.Second, // healthy origins answer well within it
+			SpoolMax:         1 << 30,         // over an hour of a typical stream
+		},
 		Log: Log{
 			Level:  "info", // debug is for diagnosis only
 			Format: "json", // what log shippers parse

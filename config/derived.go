@@ -46,6 +46,13 @@ func (c Config) Redacted() Config {
 	c.Mesh.Seeds = append([]string(nil), c.Mesh.Seeds...)
 	c.Origin.SecretKey = ""
 	c.Chat.NATSPassword = ""
+	if c.Ingest.StreamKeys != nil {
+		keys := make(map[string]string, len(c.Ingest.StreamKeys))
+		for stream := range c.Ingest.StreamKeys {
+			keys[stream] = ""
+		}
+		c.Ingest.StreamKeys = keys
+	}
 	return c
 }
 

@@ -47,7 +47,7 @@ func TestExampleHasEveryField(t *testing.T) {
 			if strings.TrimSpace(k.HeadComment+k.LineComment) == "" {
 				t.Errorf("example.yaml: %s has no comment", p)
 			}
-			if v.Kind == yaml.MappingNode {
+			if v.Kind == yaml.MappingNode && p != "ingest.stream_keys" { // a map's entries are data, not fields
 				walk(v, p)
 			}
 		}

@@ -12,6 +12,7 @@ type Config struct {
 	Origin Origin `yaml:"origin"`
 	Chat   Chat   `yaml:"chat"`
 	HLS    HLS    `yaml:"hls"`
+	Ingest Ingest `yaml:"ingest"`
 	Log    Log    `yaml:"log"`
 }
 
@@ -237,6 +238,28 @@ type HLS struct {
 	// cache. Default 64MiB: far above any sane HLS segment; bigger objects
 	// are refused (502) rather than buffered.
 	MaxObject ByteSize `yaml:"max_object"`
+}
+
+// Ingest configures how streamers push HLS to the node (PUT and DELETE
+// under /ingest/, what ffmpeg -f hls -method PUT sends).
+type Ingest struct {
+	// StreamKeys maps each stream a streamer may push to its key, sent as
+	// "Authorization: Bearer KEY". Default empty: ingest is refused for every
+	// stream. Keys must be at least 16 characters; every node of the mesh
+	// needs the same map, since a streamer may push to any node. Blanked by
+	// Config.Redacted.
+	StreamKeys map[string]string `yaml:"stream_keys"`
+
+	// WriteThroughWait is how long a push waits for the origin to confirm
+	// the object before it is acknowledged as spooled instead (202). Default
+	// 2s: a healthy origin answers well within it; a down origin must not
+	// stall the streamer past a segment's duration.
+	WriteThroughWait time.Duration `yaml:"write_through_wait"`
+
+	// SpoolMax bounds the disk under node.data_dir that holds pushed objects
+	// the origin has not confirmed yet. Default 1GiB: over an hour of a
+	// typical stream's renditions. When full, pushes get 507.
+	SpoolMax ByteSize `yaml:"spool_max"`
 }
 
 // Chat configures the fan chat (the protocol is docs/chat-protocol.md):

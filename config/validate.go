@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +31,7 @@ func (c *Config) validate() Problems {
 	c.Origin.validate(&ps)
 	c.Chat.validate(&ps, c.HTTP.Listen)
 	c.HLS.validate(&ps)
+	c.Ingest.validate(&ps)
 	c.Log.validate(&ps)
 	ps.sort()
 	return ps
@@ -295,5 +299,24 @@ func (h *HLS) validate(ps *Problems) {
 	}
 	if h.MaxObject < 1<<10 || h.MaxObject > h.CacheMemory {
 		ps.add("hls.max_object", "must be at least 1KiB and at most hls.cache_memory (%s); got %q", h.CacheMemory, h.MaxObject.String())
+	}
+}
+
+var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+func (in *Ingest) validate(ps *Problems) {
+	for _, stream := range slices.Sorted(maps.Keys(in.StreamKeys)) {
+		if !streamName.MatchString(stream) {
+			ps.add("ingest.stream_keys."+stream, "stream names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit")
+		}
+		if k := in.StreamKeys[stream]; len(k) < 16 {
+			ps.add("ingest.stream_keys."+stream, "key is %d characters; use at least 16 (e.g. openssl rand -hex 16)", len(k))
+		}
+	}
+	if in.WriteThroughWait < 100*time.Millisecond || in.WriteThroughWait > time.Minute {
+		ps.add("ingest.write_through_wait", "must be between 100ms and 1m; got %q", in.WriteThroughWait)
+	}
+	if in.SpoolMax < 1<<20 {
+		ps.add("ingest.spool_max", "must be at least 1MiB; got %q", in.SpoolMax.String())
 	}
 }

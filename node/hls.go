@@ -7,6 +7,8 @@ import (
 
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/ingest"
+	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
@@ -21,6 +23,7 @@ func (n *Node) startHLS() error {
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
+	n.origin = client
 	h := n.cfg.HLS
 	cc := cache.Config{
 		MemoryBytes: int64(h.CacheMemory),
@@ -39,6 +42,33 @@ func (n *Node) startHLS() error {
 	n.hls, err = hls.New(hls.Config{
 		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
 		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}
+
+// startIngest opens the spool under the data dir and starts the uploader.
+func (n *Node) startIngest() error {
+	sp, err := spool.Open(filepath.Join(n.cfg.Node.DataDir, "ingest-spool"), spool.Config{
+		MaxBytes:       int64(n.cfg.Ingest.SpoolMax),
+		MaxObjectBytes: int64(n.cfg.HLS.MaxObject),
+		Logger:         n.log.With("component", "spool"),
+	})
+	if err != nil {
+		return fmt.Errorf("node: ingest spool: %w", err)
+	}
+	n.spool = sp
+	n.ingest, err = ingest.Start(ingest.Config{
+		Keys:             n.cfg.Ingest.StreamKeys,
+		Spool:            sp,
+		Origin:           n.origin,
+		Cache:            n.hlsCache,
+		MaxObjectBytes:   int64(n.cfg.HLS.MaxObject),
+		WriteThroughWait: n.cfg.Ingest.WriteThroughWait,
+		PlaylistMaxAge:   n.cfg.HLS.PlaylistMaxAge,
+		Logger:           n.log.With("component", "ingest"),
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

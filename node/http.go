@@ -23,6 +23,7 @@ func (n *Node) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}))
 	n.chat.Routes(mux)
 	n.hls.Routes(mux)
+	n.ingest.Routes(mux)
 	return mux
 }
 

@@ -27,7 +27,10 @@ import (
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/ingest"
+	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/node/natsd"
+	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -56,6 +59,9 @@ type Node struct {
 	chat     *chat.Service
 	hls      *hls.Server
 	hlsCache *cache.Cache
+	origin   *origin.Client
+	spool    *spool.Spool
+	ingest   *ingest.Service
 	cluster  *membership.Cluster
 	wanTable *wan.Table
 	httpLn   net.Listener
@@ -119,6 +125,9 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 		return n, err
 	}
 	if err := n.startHLS(); err != nil {
+		return n, err
+	}
+	if err := n.startIngest(); err != nil {
 		return n, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -379,6 +388,12 @@ func (n *Node) closeRest(abort bool) error {
 	}
 	if n.httpSrv == nil && n.httpLn != nil {
 		errs = append(errs, n.httpLn.Close())
+	}
+	if n.ingest != nil {
+		n.ingest.Close() // what is still spooled stays on disk for the next start
+	}
+	if n.spool != nil {
+		errs = append(errs, n.spool.Close())
 	}
 	if n.hlsCache != nil {
 		errs = append(errs, n.hlsCache.Close())

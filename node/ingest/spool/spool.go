@@ -435,3 +435,27 @@ func (s *Spool) Close() error {
 	s.runs.Wait()
 	return nil
 }
+
+// Wait returns once the op with sequence seq has left the queue (applied,
+// or dropped as corrupt), or with ctx's error. Ops leave in order, so that
+// is when the queue is empty or its head is a later op. Ingest uses it to
+// tell a streamer "written through to the origin" from "spooled".
+func (s *Spool) Wait(ctx context.Context, seq uint64) error {
+	for {
+		s.mu.Lock()
+		done := len(s.q) == 0 || s.q[0].seq > seq
+		closed, ch := s.closed, s.changed
+		s.mu.Unlock()
+		if done {
+			return nil
+		}
+		if closed {
+			return ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

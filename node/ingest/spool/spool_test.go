@@ -565,3 +565,42 @@ func TestFailedAppendReleasesItsSlot(t *testing.T) {
 	applied, _ := origin.snapshot()
 	sameOps(t, applied, []Op{Put("s/b", "", []byte("b"))})
 }
+
+func TestWaitForOneOp(t *testing.T) {
+	s, err := Open(t.TempDir(), Config{RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	down := make(chan struct{})
+	seq1, _ := s.Append(Put("live/a.ts", "video/mp2t", []byte("a")))
+	seq2, _ := s.Append(Put("live/b.ts", "video/mp2t", []byte("b")))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = s.Run(ctx, func(ctx context.Context, op Op) error {
+			if op.Seq == seq2 {
+				select {
+				case <-down:
+				default:
+					return errors.New("origin down")
+				}
+			}
+			return nil
+		})
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := s.Wait(wctx, seq1); err != nil {
+		t.Fatalf("first op: %v", err)
+	}
+	short, scancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer scancel()
+	if err := s.Wait(short, seq2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second op while the origin is down: %v, want a timeout", err)
+	}
+	close(down)
+	if err := s.Wait(wctx, seq2); err != nil {
+		t.Fatalf("second op after recovery: %v", err)
+	}
+}

@@ -1,0 +1,189 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/ingest/spool"
+	"github.com/relaymesh/relaymesh/origin"
+	"github.com/relaymesh/relaymesh/origin/devs3"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const key = "0123456789abcdef-demo"
+
+type fixture struct {
+	addr   string
+	s3     *devs3.Server
+	client *origin.Client
+	srv    *httptest.Server
+	sp     *spool.Spool
+	svc    *Service
+}
+
+func newFixture(t *testing.T, spoolDir string) *fixture {
+	t.Helper()
+	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{addr: s3.Endpoint(), s3: s3}
+	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
+	f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.start(t, spoolDir)
+	return f
+}
+
+func (f *fixture) start(t *testing.T, spoolDir string) {
+	t.Helper()
+	var err error
+	f.sp, err = spool.Open(spoolDir, spool.Config{RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(cache.Config{MemoryBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc, err = Start(Config{Keys: map[string]string{"live": key}, Spool: f.sp, Origin: f.client, Cache: c,
+		MaxObjectBytes: 1 << 16, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	f.svc.Routes(mux)
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.stop)
+}
+
+func (f *fixture) stop() {
+	f.srv.Close()
+	f.svc.Close()
+	_ = f.sp.Close()
+}
+
+func (f *fixture) push(t *testing.T, method, path, bearer, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (f *fixture) originHas(t *testing.T, k string) (string, bool) {
+	t.Helper()
+	r, _, err := f.client.Get(context.Background(), k)
+	if err != nil {
+		return "", false
+	}
+	defer r.Close()
+	b, _ := io.ReadAll(r)
+	return string(b), true
+}
+
+func TestPushIsWrittenThrough(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	if code, body := f.push(t, "PUT", "/ingest/live/seg0.ts", key, "segment-0"); code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	if got, ok := f.originHas(t, "live/seg0.ts"); !ok || got != "segment-0" {
+		t.Fatalf("origin has %q %v", got, ok)
+	}
+	if code, _ := f.push(t, "DELETE", "/ingest/live/seg0.ts", key, ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE: %d", code)
+	}
+	if _, ok := f.originHas(t, "live/seg0.ts"); ok {
+		t.Fatal("deleted segment still at the origin")
+	}
+}
+
+func TestBadPushesWriteNothing(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	for _, tc := range []struct {
+		method, path, bearer, body string
+		want                       int
+	}{
+		{"PUT", "/ingest/live/seg1.ts", "", "x", http.StatusUnauthorized},
+		{"PUT", "/ingest/live/seg1.ts", "wrong-key-wrong-key", "x", http.StatusForbidden},
+		{"PUT", "/ingest/other/seg1.ts", key, "x", http.StatusNotFound},
+		// The mux resolves plain dot segments first: this names stream
+		// "etc", which has no key.
+		{"PUT", "/ingest/live/a/../../etc/passwd.ts", key, "x", http.StatusNotFound},
+		{"PUT", "/ingest/live/%2e%2e/%2e%2e/etc/passwd.ts", key, "x", http.StatusBadRequest},
+		{"PUT", "/ingest/live/seg1%00.ts", key, "x", http.StatusBadRequest},
+		{"PUT", "/ingest/live/evil.sh", key, "x", http.StatusBadRequest},
+		{"PUT", "/ingest/live/seg1.ts", key, strings.Repeat("x", 1<<16+1), http.StatusRequestEntityTooLarge},
+		{"DELETE", "/ingest/live/seg1.ts", "", "", http.StatusUnauthorized},
+	} {
+		if code, body := f.push(t, tc.method, tc.path, tc.bearer, tc.body); code != tc.want {
+			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, code, body, tc.want)
+		}
+	}
+	if st := f.sp.Stats(); st.Appended != 0 {
+		t.Fatalf("bad pushes appended %d ops to the spool", st.Appended)
+	}
+	if _, ok := f.originHas(t, "live/seg1.ts"); ok {
+		t.Fatal("a refused push reached the origin")
+	}
+}
+
+// TestOriginOutageLosesNothing is issue 4's acceptance 4 at the ingest
+// node: with the origin down, pushes are still acknowledged (spooled);
+// across a restart of the ingest service they all reach the origin, in
+// order, once it is back.
+func TestOriginOutageLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	f := newFixture(t, dir)
+	_ = f.s3.Close(context.Background())
+
+	var keys []string
+	for i := range 5 {
+		k := "live/seg" + string(rune('0'+i)) + ".ts"
+		keys = append(keys, k)
+		if code, body := f.push(t, "PUT", "/"+strings.Replace(k, "live/", "ingest/live/", 1), key, "payload-"+k); code != http.StatusAccepted {
+			t.Fatalf("PUT %s with the origin down: %d %s, want 202", k, code, body)
+		}
+	}
+	// Restart the ingest node's service with the origin still down.
+	f.stop()
+	f.start(t, dir)
+	if n := f.sp.Len(); n != 5 {
+		t.Fatalf("after restart the spool holds %d ops, want 5", n)
+	}
+	// The origin comes back on the same address.
+	var err error
+	f.s3, err = devs3.Start(f.addr, slog.New(slog.DiscardHandler), "media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.sp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if got, ok := f.originHas(t, k); !ok || got != "payload-"+k {
+			t.Errorf("origin has %s = %q %v", k, got, ok)
+		}
+	}
+}
