@@ -21,6 +21,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&d.OriginPort, "origin-port", d.OriginPort, "port of the embedded S3 origin (0: any free port)")
 	fs.BoolVar(&d.WAN, "wan", d.WAN, "emulate inter-region latency from the regions model")
 	fs.StringVar(&d.DataDir, "data-dir", "", "keep node data under this dir (default: a temp dir removed on exit)")
+	fs.StringVar(&d.StreamKey, "stream-key", "", "ingest key of the streams live and demo (default: a random key, printed)")
 	fs.Float64Var(&d.ChatRate, "chat-rate", 0, "chat publishes per second per client IP (default: the config default, 5; raise it for load tests from one host)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if code := parseFlags(fs, args); code >= 0 {

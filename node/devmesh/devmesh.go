@@ -6,6 +6,8 @@ package devmesh
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,7 +41,10 @@ type Options struct {
 	// ChatRate, if positive, replaces the per-IP chat publish limit (every
 	// local fan and benchmark client shares 127.0.0.1).
 	ChatRate float64
-	Logger   *slog.Logger
+	// StreamKey is the ingest key of the streams "live" (for the user's own
+	// pushes) and "demo". Empty generates a random one.
+	StreamKey string
+	Logger    *slog.Logger
 	// Tune, if set, adjusts each node's config before it starts (tests
 	// shorten timers with it).
 	Tune func(*config.Config)
@@ -78,6 +83,11 @@ func Start(opts Options) (m *Mesh, err error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if opts.StreamKey == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		opts.StreamKey = hex.EncodeToString(b[:])
 	}
 	m = &Mesh{opts: opts, log: opts.Logger}
 	defer func() {
@@ -144,6 +154,7 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Origin.AccessKey = "relaymesh-dev"
 	cfg.Origin.SecretKey = "relaymesh-dev-secret"
 	cfg.Log.Format = "text"
+	cfg.Ingest.StreamKeys = map[string]string{LiveStream: o.StreamKey, DemoStream: o.StreamKey}
 	if o.ChatRate > 0 {
 		cfg.Chat.RatePerSecond = o.ChatRate
 		cfg.Chat.RateBurst = max(cfg.Chat.RateBurst, int(o.ChatRate))
@@ -161,6 +172,16 @@ func hostPort(host string, base, i int) string {
 	}
 	return net.JoinHostPort(host, strconv.Itoa(base+i))
 }
+
+// Streams of the dev mesh: DemoStream is published by dev itself,
+// LiveStream is for the user's own pushes.
+const (
+	DemoStream = "demo"
+	LiveStream = "live"
+)
+
+// StreamKey is the ingest key of the dev mesh's streams.
+func (m *Mesh) StreamKey() string { return m.opts.StreamKey }
 
 // Nodes returns the running nodes in start order (regions.All order).
 func (m *Mesh) Nodes() []*node.Node { return m.nodes }
@@ -209,8 +230,16 @@ func (m *Mesh) PrintSummary(w io.Writer) {
 	}
 	_ = tw.Flush()
 	if len(m.nodes) > 0 {
-		u := m.nodes[0].HTTPURL()
+		first, last := m.nodes[0], m.nodes[len(m.nodes)-1]
+		u := first.HTTPURL()
 		fmt.Fprintf(w, "\ntry:\n  curl %s/v1/mesh\n  curl '%s/v1/edges?region=frankfurt'\n  curl %s/metrics\n", u, u, u)
+		fmt.Fprintf(w, "\nchat: ws://%s/v1/chat/ws?room=lobby (any node; protocol in docs/chat-protocol.md)\n", first.HTTPAddr())
+		fmt.Fprintf(w, "\npush a test stream to the %s node (stream key %s):\n", first.Region(), m.opts.StreamKey)
+		fmt.Fprintf(w, "  ffmpeg -re -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440 \\\n"+
+			"    -c:v libx264 -preset veryfast -tune zerolatency -g 30 -c:a aac -b:a 64k \\\n"+
+			"    -f hls -hls_time 1 -hls_list_size 6 -hls_flags delete_segments -method PUT \\\n"+
+			"    -headers 'Authorization: Bearer %s' %s/ingest/%s/index.m3u8\n", m.opts.StreamKey, u, LiveStream)
+		fmt.Fprintf(w, "and watch it from the %s node:\n  ffplay %s/hls/%s/index.m3u8\n", last.Region(), last.HTTPURL(), LiveStream)
 	}
 	fmt.Fprintf(w, "\npress Ctrl-C to stop\n")
 }
