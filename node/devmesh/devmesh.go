@@ -41,6 +41,9 @@ type Options struct {
 	// ChatRate, if positive, replaces the per-IP chat publish limit (every
 	// local fan and benchmark client shares 127.0.0.1).
 	ChatRate float64
+	// Origin, if set, replaces the embedded S3 origin (tests point the mesh
+	// at a real MinIO server with it).
+	Origin *config.Origin
 	// StreamKey is the ingest key of the streams "live" (for the user's own
 	// pushes) and "demo". Empty generates a random one.
 	StreamKey string
@@ -106,9 +109,11 @@ func Start(opts Options) (m *Mesh, err error) {
 		}
 		m.tempDir = true
 	}
-	m.origin, err = devs3.Start(hostPort(opts.Host, opts.OriginPort, 0), m.log.With("component", "origin"), opts.Bucket)
-	if err != nil {
-		return m, err
+	if opts.Origin == nil {
+		m.origin, err = devs3.Start(hostPort(opts.Host, opts.OriginPort, 0), m.log.With("component", "origin"), opts.Bucket)
+		if err != nil {
+			return m, err
+		}
 	}
 	ca, err := pki.NewCA("relaymesh dev CA", 30*24*time.Hour)
 	if err != nil {
@@ -148,11 +153,15 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Mesh.Seeds = append([]string(nil), seeds...)
 	cfg.Mesh.WANEmulation = o.WAN
 	cfg.Mesh.LeaveTimeout = 2 * time.Second
-	cfg.Origin.Endpoint = m.origin.Endpoint()
-	cfg.Origin.Bucket = o.Bucket
-	cfg.Origin.UseTLS = false
-	cfg.Origin.AccessKey = "relaymesh-dev"
-	cfg.Origin.SecretKey = "relaymesh-dev-secret"
+	if o.Origin != nil {
+		cfg.Origin = *o.Origin
+	} else {
+		cfg.Origin.Endpoint = m.origin.Endpoint()
+		cfg.Origin.Bucket = o.Bucket
+		cfg.Origin.UseTLS = false
+		cfg.Origin.AccessKey = "relaymesh-dev"
+		cfg.Origin.SecretKey = "relaymesh-dev-secret"
+	}
 	cfg.Log.Format = "text"
 	cfg.Ingest.StreamKeys = map[string]string{LiveStream: o.StreamKey, DemoStream: o.StreamKey}
 	if o.ChatRate > 0 {
@@ -186,8 +195,13 @@ func (m *Mesh) StreamKey() string { return m.opts.StreamKey }
 // Nodes returns the running nodes in start order (regions.All order).
 func (m *Mesh) Nodes() []*node.Node { return m.nodes }
 
-// OriginEndpoint is host:port of the embedded S3 origin.
-func (m *Mesh) OriginEndpoint() string { return m.origin.Endpoint() }
+// OriginEndpoint is host:port of the origin.
+func (m *Mesh) OriginEndpoint() string {
+	if m.opts.Origin != nil {
+		return m.opts.Origin.Endpoint
+	}
+	return m.origin.Endpoint()
+}
 
 // Shutdown stops every node gracefully (in parallel, as a fleet would be
 // stopped), then the origin, and removes a temporary data dir.
@@ -222,7 +236,11 @@ func (m *Mesh) PrintSummary(w io.Writer) {
 		wan = "on (delays from the regions latency model)"
 	}
 	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(m.nodes), wan)
-	fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q\n\n", m.origin.Endpoint(), m.opts.Bucket)
+	if m.origin != nil {
+		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q\n\n", m.origin.Endpoint(), m.opts.Bucket)
+	} else {
+		fmt.Fprintf(w, "origin: %s, bucket %q\n\n", m.opts.Origin.Endpoint, m.opts.Origin.Bucket)
+	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)")
 	for _, n := range m.nodes {
