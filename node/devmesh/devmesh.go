@@ -23,6 +23,8 @@ import (
 	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/node/devmesh/demo"
+	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/origin/devs3"
 	"github.com/relaymesh/relaymesh/regions"
 )
@@ -75,6 +77,10 @@ type Mesh struct {
 	dataDir string
 	tempDir bool
 	once    sync.Once
+
+	demo       *demo.Publisher
+	demoCancel context.CancelFunc
+	demoDone   chan struct{}
 }
 
 // Start brings the whole mesh up. Nodes start one after another, each
@@ -114,6 +120,9 @@ func Start(opts Options) (m *Mesh, err error) {
 		if err != nil {
 			return m, err
 		}
+	}
+	if err := m.startDemo(); err != nil {
+		return m, err
 	}
 	ca, err := pki.NewCA("relaymesh dev CA", 30*24*time.Hour)
 	if err != nil {
@@ -192,6 +201,35 @@ const (
 // StreamKey is the ingest key of the dev mesh's streams.
 func (m *Mesh) StreamKey() string { return m.opts.StreamKey }
 
+// startDemo publishes the looping demo stream into the origin, as a
+// streamer would, for as long as the mesh runs.
+func (m *Mesh) startDemo() error {
+	o := m.opts.Origin
+	if o == nil {
+		o = &config.Origin{Endpoint: m.origin.Endpoint(), Bucket: m.opts.Bucket, AccessKey: "relaymesh-dev",
+			SecretKey: "relaymesh-dev-secret", Region: "us-east-1", Timeout: 5 * time.Second}
+	}
+	client, err := origin.New(origin.Config{Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
+		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout})
+	if err != nil {
+		return fmt.Errorf("devmesh: demo stream: %w", err)
+	}
+	cfg := demo.DefaultConfig()
+	cfg.Stream = DemoStream
+	cfg.Logger = m.log.With("component", "demo")
+	m.demo, err = demo.New(demo.Origin{Client: client}, cfg)
+	if err != nil {
+		return fmt.Errorf("devmesh: demo stream: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.demoCancel, m.demoDone = cancel, make(chan struct{})
+	go func() {
+		defer close(m.demoDone)
+		_ = m.demo.Run(ctx)
+	}()
+	return nil
+}
+
 // Nodes returns the running nodes in start order (regions.All order).
 func (m *Mesh) Nodes() []*node.Node { return m.nodes }
 
@@ -218,6 +256,10 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
+		if m.demoCancel != nil {
+			m.demoCancel()
+			<-m.demoDone
+		}
 		if m.origin != nil {
 			errs = append(errs, m.origin.Close(ctx))
 		}
@@ -242,9 +284,9 @@ func (m *Mesh) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "origin: %s, bucket %q\n\n", m.opts.Origin.Endpoint, m.opts.Origin.Bucket)
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)")
+	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)\tDEMO STREAM")
 	for _, n := range m.nodes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.Region(), n.Name(), n.HTTPURL(), n.MeshAddr())
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s/hls/%s\n", n.Region(), n.Name(), n.HTTPURL(), n.MeshAddr(), n.HTTPURL(), m.demo.PlaylistKey())
 	}
 	_ = tw.Flush()
 	if len(m.nodes) > 0 {
