@@ -83,6 +83,7 @@ func Defaults() Config {
 			CacheDisk:      10 << 30,    // hours of segments, kept across restarts
 			PlaylistMaxAge: time.Second, // under half a 2-4s segment
 			MaxObject:      64 << 20,    // far above any sane segment
+			ShieldRegion:   "",          // each region fetches on its own
 		},
 		Ingest: Ingest{
 			StreamKeys:       nil,             // no streams until ops give them keys

@@ -238,6 +238,14 @@ type HLS struct {
 	// cache. Default 64MiB: far above any sane HLS segment; bigger objects
 	// are refused (502) rather than buffered.
 	MaxObject ByteSize `yaml:"max_object"`
+
+	// ShieldRegion, if set, is the region whose edges alone fetch from the
+	// origin: every other region's owner of a segment fills from the shield
+	// region's owner, so the whole mesh makes one origin GET per segment.
+	// Default empty: each region's owner fetches from the origin itself
+	// (one GET per segment per region, each from the nearest path). Pick
+	// the region nearest the origin bucket.
+	ShieldRegion string `yaml:"shield_region"`
 }
 
 // Ingest configures how streamers push HLS to the node (PUT and DELETE

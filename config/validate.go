@@ -297,6 +297,9 @@ func (h *HLS) validate(ps *Problems) {
 	if h.PlaylistMaxAge < 100*time.Millisecond || h.PlaylistMaxAge > time.Minute {
 		ps.add("hls.playlist_max_age", "must be between 100ms and 1m; got %q", h.PlaylistMaxAge)
 	}
+	if _, ok := regions.Lookup(h.ShieldRegion); h.ShieldRegion != "" && !ok {
+		ps.add("hls.shield_region", "must be empty or one of %s; got %q", strings.Join(regions.Names(), ", "), h.ShieldRegion)
+	}
 	if h.MaxObject < 1<<10 || h.MaxObject > h.CacheMemory {
 		ps.add("hls.max_object", "must be at least 1KiB and at most hls.cache_memory (%s); got %q", h.CacheMemory, h.MaxObject.String())
 	}

@@ -5,8 +5,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/relaymesh/relaymesh/mesh/fetch"
+	"github.com/relaymesh/relaymesh/mesh/link"
+	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/owner"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/origin"
@@ -42,11 +46,31 @@ func (n *Node) startHLS() error {
 	n.hls, err = hls.New(hls.Config{
 		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
 		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
+		Mesh: hlsMesh{n}, Opener: fetch.Link(n.endpoint), ShieldRegion: h.ShieldRegion,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
+	n.endpoint.HandleStream(link.KindFetch, n.hls.PeerHandler(n.ctx))
 	return nil
+}
+
+// hlsMesh shows the HLS fill path the live members and their QUIC
+// addresses.
+type hlsMesh struct{ n *Node }
+
+func (m hlsMesh) Self() owner.Member {
+	return owner.Member{Name: m.n.cfg.Node.Name, Region: m.n.cfg.Node.Region, Addr: m.n.meshAddr.String()}
+}
+
+func (m hlsMesh) Members() []owner.Member {
+	var out []owner.Member
+	for _, mem := range m.n.cluster.Members() {
+		if mem.State == membership.StateAlive && mem.MetaError == "" && !mem.Meta.Leaving {
+			out = append(out, owner.Member{Name: mem.Name, Region: mem.Meta.Region, Addr: mem.Meta.Mesh})
+		}
+	}
+	return out
 }
 
 // startIngest opens the spool under the data dir and starts the uploader.

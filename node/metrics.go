@@ -48,6 +48,12 @@ var (
 		"Chat events on this node: messages published here, relayed to local rooms, refused.", []string{"event"}, nil)
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
 		"The node's NATS leaf parent in the chat tree (value 1); no series when the node is a root.", []string{"parent"}, nil)
+	descHLSFills = prometheus.NewDesc("relaymesh_hls_fills_total",
+		"Where this node's HLS cache misses were filled from: origin GETs, peer edges, failed peer fetches.", []string{"source"}, nil)
+	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
+		"HLS cache lookups by result.", []string{"result"}, nil)
+	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
+		"Pushed objects waiting in the ingest spool for the origin.", nil, nil)
 	descLeafConns = prometheus.NewDesc("relaymesh_nats_leaf_connections",
 		"NATS leaf connections of this node's server (parent and children).", nil, nil)
 )
@@ -59,7 +65,7 @@ type nodeCollector struct{ n *Node }
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
 		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatCounters,
-		descLeafParent, descLeafConns} {
+		descLeafParent, descLeafConns, descHLSFills, descHLSCache, descSpool} {
 		ch <- d
 	}
 }
@@ -98,6 +104,21 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			"malformed_stored": float64(s.Malformed)} {
 			ch <- prometheus.MustNewConstMetric(descChatCounters, prometheus.CounterValue, v, event)
 		}
+	}
+	if n.hls != nil {
+		c := n.hls.Counters()
+		for src, v := range map[string]uint64{"origin": c.OriginGets.Load(), "peer": c.PeerFetches.Load(), "peer_failed": c.PeerFails.Load()} {
+			ch <- prometheus.MustNewConstMetric(descHLSFills, prometheus.CounterValue, float64(v), src)
+		}
+	}
+	if n.hlsCache != nil {
+		st := n.hlsCache.Stats()
+		for res, v := range map[string]uint64{"memory_hit": st.MemoryHits, "disk_hit": st.DiskHits, "miss": st.Misses} {
+			ch <- prometheus.MustNewConstMetric(descHLSCache, prometheus.CounterValue, float64(v), res)
+		}
+	}
+	if n.spool != nil {
+		ch <- prometheus.MustNewConstMetric(descSpool, prometheus.GaugeValue, float64(n.spool.Len()))
 	}
 	if n.leaf != nil {
 		if p := n.leaf.Parent(); p.Name != "" {

@@ -87,6 +87,7 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	n = &Node{cfg: cfg, opts: opts, started: time.Now()}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.log = opts.Logger
 	if n.log == nil {
 		n.log = NewLogger(os.Stderr, cfg.Log)
@@ -130,7 +131,6 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	if err := n.startIngest(); err != nil {
 		return n, err
 	}
-	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(2)
 	go n.runTree(n.ctx)
 	go n.runMembers(n.ctx)

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"text/tabwriter"
@@ -34,6 +35,8 @@ import (
 type Options struct {
 	Host       string // loopback address every socket binds to
 	PerRegion  int    // nodes per region
+	// Regions limits the mesh to these regions (default: all four).
+	Regions []string
 	HTTPPort   int    // first node's HTTP port, the next ones count up; 0 picks free ports
 	MeshPort   int    // first node's QUIC (UDP) port, counting up; 0 picks free ports
 	OriginPort int    // embedded S3 port; 0 picks a free port
@@ -132,6 +135,9 @@ func Start(opts Options) (m *Mesh, err error) {
 	var seeds []string
 	i := 0
 	for _, r := range regions.All() {
+		if len(opts.Regions) > 0 && !slices.Contains(opts.Regions, r.Name) {
+			continue
+		}
 		for k := 1; k <= opts.PerRegion; k++ {
 			cfg := m.nodeConfig(r.Name, k, i, seeds)
 			id, err := ca.NewIdentity(cfg.Node.Name, []string{opts.Host})
@@ -232,6 +238,15 @@ func (m *Mesh) startDemo() error {
 
 // Nodes returns the running nodes in start order (regions.All order).
 func (m *Mesh) Nodes() []*node.Node { return m.nodes }
+
+// OriginGets is how many object GETs the embedded origin has answered
+// (0 with an external origin).
+func (m *Mesh) OriginGets() int64 {
+	if m.origin == nil {
+		return 0
+	}
+	return m.origin.ObjectGets()
+}
 
 // OriginEndpoint is host:port of the origin.
 func (m *Mesh) OriginEndpoint() string {

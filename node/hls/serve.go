@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/origin"
 )
@@ -37,12 +38,19 @@ type Config struct {
 	MaxObjectBytes int64
 	// PlaylistMaxAge is the Cache-Control max-age of live playlists.
 	PlaylistMaxAge time.Duration
+	// Mesh and Opener, when set, make misses fill from the key's owner
+	// edge (mesh-wide coalescing, see mesh.go); ShieldRegion, when set, makes
+	// region owners fill from the shield region's owner.
+	Mesh         Mesh
+	Opener       fetch.Opener
+	ShieldRegion string
 }
 
 // Server answers GET and HEAD /hls/{stream}/{path...}.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	counters Counters
 }
 
 // New builds a Server.
@@ -106,7 +114,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := s.cfg.Cache.Fill(r.Context(), key, func(ctx context.Context) (cache.Entry, error) {
-		return s.fill(ctx, key, ctype, immutable)
+		return s.fillFrom(ctx, key, ctype, immutable, false)
 	})
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
@@ -144,6 +152,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 var errTooLarge = errors.New("object too large for the edge")
 
 func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
+	s.counters.OriginGets.Add(1)
 	body, info, err := s.cfg.Origin.Get(ctx, key)
 	if err != nil {
 		return cache.Entry{}, err

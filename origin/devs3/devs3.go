@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -19,6 +21,7 @@ import (
 
 // Server is a running embedded S3 origin.
 type Server struct {
+	gets atomic.Int64 // object GETs served (tests count origin load with it)
 	ln   net.Listener
 	srv  *http.Server
 	wg   sync.WaitGroup
@@ -42,7 +45,15 @@ func Start(addr string, log *slog.Logger, buckets ...string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devs3: listen: %w", err)
 	}
-	s := &Server{ln: ln, srv: &http.Server{Handler: faker.Server(), ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{ln: ln}
+	fake := faker.Server()
+	s.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// /bucket/key... with a key: an object request (path-style).
+		if r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1 {
+			s.gets.Add(1)
+		}
+		fake.ServeHTTP(w, r)
+	})}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -52,6 +63,9 @@ func Start(addr string, log *slog.Logger, buckets ...string) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// ObjectGets is how many object GETs the server has answered.
+func (s *Server) ObjectGets() int64 { return s.gets.Load() }
 
 // Endpoint is host:port of the S3 API.
 func (s *Server) Endpoint() string { return s.ln.Addr().String() }

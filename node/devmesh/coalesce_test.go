@@ -1,0 +1,115 @@
+package devmesh
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// TestOneOriginGetPerSegment is issue 4's acceptance 2: 1,000 concurrent
+// requests for one uncached segment, spread over the nodes, cause exactly
+// one origin GET: over four nodes of one region (the region's owner
+// fetches, the others ask it), and over all four regions with a shield
+// region (region owners ask the shield's owner).
+func TestOneOriginGetPerSegment(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		regions   []string
+		perRegion int
+		shield    string
+	}{
+		{"four nodes in one region", []string{"seoul"}, 4, ""},
+		{"four regions with a shield", nil, 1, "virginia"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultOptions()
+			opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
+			opts.Regions, opts.PerRegion = tc.regions, tc.perRegion
+			opts.Tune = func(c *config.Config) { c.HLS.ShieldRegion = tc.shield }
+			lw := &logWriter{t: t}
+			t.Cleanup(lw.stop)
+			opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			m, err := Start(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				_ = m.Shutdown(ctx)
+			}()
+			nodes := m.Nodes()
+			// Owners are computed from membership: wait until every node
+			// sees every other alive, as in steady state.
+			deadline := time.Now().Add(20 * time.Second)
+			for converged := false; !converged; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("membership did not converge")
+				}
+				converged = true
+				for _, n := range nodes {
+					alive := 0
+					for _, mem := range n.Cluster().Members() {
+						if mem.State == "alive" {
+							alive++
+						}
+					}
+					converged = converged && alive == len(nodes)
+				}
+			}
+
+			client, err := origin.New(origin.Config{Endpoint: m.OriginEndpoint(), Bucket: opts.Bucket,
+				AccessKey: "relaymesh-dev", SecretKey: "relaymesh-dev-secret"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seg := strings.Repeat("segment-bytes ", 20000) // ~280 KB
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := client.Put(ctx, "coalesce/seg42.ts", strings.NewReader(seg), int64(len(seg)), "video/mp2t"); err != nil {
+				t.Fatal(err)
+			}
+			before := m.OriginGets()
+
+			const requests = 1000
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 20 * time.Second}
+			defer hc.CloseIdleConnections()
+			var wg sync.WaitGroup
+			errs := make(chan error, requests)
+			for i := range requests {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := hc.Get(nodes[i%len(nodes)].HTTPURL() + "/hls/coalesce/seg42.ts")
+					if err != nil {
+						errs <- err
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 || len(body) != len(seg) {
+						errs <- fmt.Errorf("status %d, %d bytes", resp.StatusCode, len(body))
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("request failed: %v", err)
+			}
+			if got := m.OriginGets() - before; got != 1 {
+				t.Fatalf("%d requests over %d nodes made %d origin GETs, want 1", requests, len(nodes), got)
+			}
+			t.Logf("%d requests over %d nodes: 1 origin GET", requests, len(nodes))
+		})
+	}
+}

@@ -1,0 +1,82 @@
+package hls
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/relaymesh/relaymesh/mesh/fetch"
+	"github.com/relaymesh/relaymesh/mesh/link"
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/owner"
+)
+
+// Mesh is what the fill path needs to know about the other edges.
+type Mesh interface {
+	// Self is this node (name, region, QUIC address).
+	Self() owner.Member
+	// Members are the live members, this node included or not.
+	Members() []owner.Member
+}
+
+// Counters of where fills went, for metrics and the coalescing tests.
+type Counters struct {
+	OriginGets  atomic.Uint64 // GETs this node sent to the origin
+	PeerFetches atomic.Uint64 // fills answered by a peer edge
+	PeerFails   atomic.Uint64 // peer fetches that failed and fell back to the origin
+}
+
+// fillFrom fills key for a player (asOwner false) or for a peer that took
+// this node for the key's owner (asOwner true): from the region's owner,
+// the shield region's owner or the origin, as node/hls/owner decides.
+// Without a mesh, every fill goes to the origin.
+func (s *Server) fillFrom(ctx context.Context, key, ctype string, immutable, asOwner bool) (cache.Entry, error) {
+	if s.cfg.Mesh == nil || s.cfg.Opener == nil {
+		return s.fill(ctx, key, ctype, immutable)
+	}
+	self := s.cfg.Mesh.Self()
+	members := s.cfg.Mesh.Members()
+	route := owner.Plan(key, self.Name, self.Region, members, s.cfg.ShieldRegion)
+	if asOwner {
+		route = owner.OwnerRoute(key, self.Name, self.Region, members, s.cfg.ShieldRegion)
+	}
+	if route.Via == owner.ViaOrigin {
+		return s.fill(ctx, key, ctype, immutable)
+	}
+	e, err := fetch.Fetch(ctx, s.cfg.Opener, route.Peer.Addr, key, s.cfg.MaxObjectBytes)
+	if errors.Is(err, fetch.ErrPeerFailed) {
+		// The peer is gone or broken; gossip will say so soon. Meanwhile
+		// the origin still has the object.
+		s.counters.PeerFails.Add(1)
+		s.log.Debug("peer fetch failed, asking the origin", "key", key, "peer", route.Peer.Name, "err", err)
+		return s.fill(ctx, key, ctype, immutable)
+	}
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	s.counters.PeerFetches.Add(1)
+	return e, nil
+}
+
+// PeerHandler serves other edges' fetches (QUIC streams of kind fetch)
+// from this node's cache, filling as the key's owner on a miss. ctx is
+// the node's lifetime.
+func (s *Server) PeerHandler(ctx context.Context) link.StreamHandler {
+	get := func(ctx context.Context, key string) (cache.Entry, error) {
+		ctype, immutable, ok := KindOf(key)
+		if !ok {
+			return cache.Entry{}, errNotHLS
+		}
+		return s.cfg.Cache.Fill(ctx, key, func(ctx context.Context) (cache.Entry, error) {
+			return s.fillFrom(ctx, key, ctype, immutable, true)
+		})
+	}
+	return fetch.Handler(ctx, get, s.cfg.MaxObjectBytes, func(format string, args ...any) {
+		s.log.Debug("peer fetch not answered: "+format, args...)
+	})
+}
+
+var errNotHLS = errors.New("not an HLS object")
+
+// Counters returns the fill counters.
+func (s *Server) Counters() *Counters { return &s.counters }
