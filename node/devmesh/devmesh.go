@@ -33,10 +33,10 @@ import (
 // Options configures a dev mesh. The zero value is not useful; start from
 // DefaultOptions.
 type Options struct {
-	Host       string // loopback address every socket binds to
-	PerRegion  int    // nodes per region
+	Host      string // loopback address every socket binds to
+	PerRegion int    // nodes per region
 	// Regions limits the mesh to these regions (default: all four).
-	Regions []string
+	Regions    []string
 	HTTPPort   int    // first node's HTTP port, the next ones count up; 0 picks free ports
 	MeshPort   int    // first node's QUIC (UDP) port, counting up; 0 picks free ports
 	OriginPort int    // embedded S3 port; 0 picks a free port
