@@ -9,16 +9,17 @@ import (
 
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
 
-// leakOptions ignores only nats-server's own lingering goroutines (see
-// natsd.UpstreamGoroutines).
+// leakOptions ignores only nats-server's and memberlist's own lingering
+// goroutines (natsd.UpstreamGoroutines, membership.UpstreamGoroutines).
 func leakOptions(extra ...goleak.Option) []goleak.Option {
-	for _, f := range natsd.UpstreamGoroutines {
+	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) {
 		extra = append(extra, goleak.IgnoreTopFunction(f))
 	}
 	return extra

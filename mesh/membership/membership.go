@@ -319,3 +319,12 @@ const suspicionMaxTimeoutMult = 6
 // FailureDetectionBound is Config.FailureDetectionBound for this cluster's
 // timers.
 func (c *Cluster) FailureDetectionBound(n int) time.Duration { return c.cfg.FailureDetectionBound(n) }
+
+// UpstreamGoroutines names goroutines of memberlist that its Shutdown does
+// not wait for: a probe in flight finishes its round (up to a probe
+// interval, plus the stream fallback's timeout) and then ends by itself.
+// Leak checks in tests ignore them by top function; everything the
+// membership package starts itself is stopped.
+var UpstreamGoroutines = []string{
+	"github.com/hashicorp/memberlist.(*Memberlist).probeNode",
+}
