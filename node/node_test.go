@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
-	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )

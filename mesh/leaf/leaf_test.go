@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
-	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
 )
