@@ -144,8 +144,10 @@ func TestLoopPlaysThroughWrap(t *testing.T) {
 	_, objs := s.snapshot()
 	pl := string(objs[p.PlaylistKey()].data)
 	segs := parse(t, pl).segs
-	if segs[0] != 0 || !strings.Contains(pl, "#EXT-X-DISCONTINUITY\n") {
-		t.Fatalf("playlist does not start at segment 0 or has no wrap:\n%s", pl)
+	// The publisher may have ticked once more before it stopped, sliding
+	// the window; with 16 segments in it, the wrap at seg10 stays inside.
+	if !strings.Contains(pl, "#EXT-X-DISCONTINUITY\n") {
+		t.Fatalf("playlist has no wrap:\n%s", pl)
 	}
 	for _, n := range segs {
 		if err := os.WriteFile(filepath.Join(dir, SegmentName(n)), objs["demo/"+SegmentName(n)].data, 0o644); err != nil {
