@@ -52,6 +52,7 @@ func (n *Node) startHLS() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.endpoint.HandleStream(link.KindFetch, n.hls.PeerHandler(n.ctx))
+	n.endpoint.HandleStream(link.KindAnnounce, n.receiveAnnouncement)
 	return nil
 }
 
@@ -92,6 +93,7 @@ func (n *Node) startIngest() error {
 		MaxObjectBytes:   int64(n.cfg.HLS.MaxObject),
 		WriteThroughWait: n.cfg.Ingest.WriteThroughWait,
 		PlaylistMaxAge:   n.cfg.HLS.PlaylistMaxAge,
+		OnPlaylist:       n.announcePlaylist,
 		Logger:           n.log.With("component", "ingest"),
 	})
 	if err != nil {

@@ -62,11 +62,13 @@ type Node struct {
 	origin   *origin.Client
 	spool    *spool.Spool
 	ingest   *ingest.Service
-	cluster  *membership.Cluster
-	wanTable *wan.Table
-	httpLn   net.Listener
-	httpSrv  *http.Server
-	metrics  *metrics
+
+	playlistUpdates atomic.Uint64
+	cluster         *membership.Cluster
+	wanTable        *wan.Table
+	httpLn          net.Listener
+	httpSrv         *http.Server
+	metrics         *metrics
 
 	meshAddr netip.AddrPort
 	httpAddr string // advertised host:port

@@ -29,6 +29,9 @@ const (
 	KindLeaf Kind = 2
 	// KindFetch carries an HLS cache fill request between edges.
 	KindFetch Kind = 3
+	// KindAnnounce carries one announcement from a node to a peer (a live
+	// playlist update), written whole and closed.
+	KindAnnounce Kind = 4
 )
 
 func (k Kind) String() string {
@@ -39,6 +42,8 @@ func (k Kind) String() string {
 		return "leaf"
 	case KindFetch:
 		return "fetch"
+	case KindAnnounce:
+		return "announce"
 	default:
 		return "unknown"
 	}

@@ -40,8 +40,9 @@ type Config struct {
 	MaxObjectBytes   int64
 	WriteThroughWait time.Duration
 	PlaylistMaxAge   time.Duration
-	// OnPlaylist, if set, is called after a playlist update reached the
-	// origin (announcing it to the mesh).
+	// OnPlaylist, if set, is called for every pushed playlist as soon as it
+	// is durably accepted (spooled), before the streamer is answered: the
+	// node announces it to the mesh so that every edge serves it at once.
 	OnPlaylist func(key string, body []byte)
 	Logger     *slog.Logger
 }
@@ -83,9 +84,6 @@ func (s *Service) apply(ctx context.Context, op spool.Op) error {
 	switch op.Kind {
 	case spool.KindPut:
 		_, err = s.cfg.Origin.Put(ctx, op.Key, bytes.NewReader(op.Body), int64(len(op.Body)), op.ContentType)
-		if err == nil && s.cfg.OnPlaylist != nil && strings.HasSuffix(op.Key, ".m3u8") {
-			s.cfg.OnPlaylist(op.Key, op.Body)
-		}
 	case spool.KindDelete:
 		err = s.cfg.Origin.Delete(ctx, op.Key)
 	}
@@ -166,6 +164,9 @@ func (s *Service) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveLocally(op, immutable)
+	if op.Kind == spool.KindPut && !immutable && s.cfg.OnPlaylist != nil {
+		s.cfg.OnPlaylist(op.Key, op.Body)
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteThroughWait)
 	defer cancel()

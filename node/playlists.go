@@ -1,0 +1,93 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/relaymesh/relaymesh/mesh/link"
+	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// Event-driven live playlists: the node that accepts a streamer's playlist
+// update sends it straight to every live member, each on a QUIC stream of
+// kind "announce" (one hop, the direct path); every node puts it into its
+// cache, so players everywhere see the new segments within the network's
+// one-way latency instead of waiting for their cached copy to expire.
+//
+// (Core NATS over the leaf tree was the first choice, but a wildcard
+// subscription's messages did not cross the hub from one leaf to another
+// in our tree; the direct path is also faster than the tree path.)
+
+// playlistAnnounce is the message.
+type playlistAnnounce struct {
+	Key    string `json:"key"`
+	Body   []byte `json:"body"` // the playlist itself
+	Origin string `json:"origin"`
+	Stored int64  `json:"stored"` // unix nanoseconds at the ingest node: newer wins
+}
+
+// maxAnnounce bounds an announced playlist; real ones are a few KB.
+const maxAnnounce = 256 << 10
+
+// announceTimeout bounds sending one announcement to one peer.
+const announceTimeout = 5 * time.Second
+
+func (n *Node) announcePlaylist(key string, body []byte) {
+	b, err := json.Marshal(playlistAnnounce{Key: key, Body: body, Origin: n.cfg.Node.Name, Stored: time.Now().UnixNano()})
+	if err != nil || len(b) > maxAnnounce {
+		return
+	}
+	// One goroutine per peer, owned by the node (its wait group, its
+	// context): the streamer's ack is not held up by the farthest region.
+	for _, m := range n.cluster.Members() {
+		if m.Self || m.State != membership.StateAlive || m.MetaError != "" {
+			continue
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, announceTimeout)
+			defer cancel()
+			s, err := n.endpoint.OpenStream(ctx, m.Meta.Mesh, link.KindAnnounce)
+			if err != nil {
+				n.log.Debug("announcing playlist", "peer", m.Name, "err", err)
+				return
+			}
+			_ = s.SetWriteDeadline(time.Now().Add(announceTimeout))
+			_, _ = s.Write(b)
+			_ = s.Stream.Close() // FIN: the whole message is sent
+		}()
+	}
+}
+
+// receiveAnnouncement applies one announced playlist. Announcements are
+// peer messages: anything malformed is dropped.
+func (n *Node) receiveAnnouncement(s *link.Stream) {
+	defer s.Close()
+	_ = s.SetReadDeadline(time.Now().Add(announceTimeout))
+	data, err := io.ReadAll(io.LimitReader(s, maxAnnounce+1))
+	var a playlistAnnounce
+	if err != nil || len(data) > maxAnnounce || json.Unmarshal(data, &a) != nil {
+		return
+	}
+	stream, path, ok := strings.Cut(a.Key, "/")
+	if !ok || !strings.HasSuffix(path, ".m3u8") {
+		return
+	}
+	if _, err := origin.ValidKey(stream, path); err != nil {
+		return
+	}
+	_ = n.hlsCache.Put(cache.Entry{Key: a.Key, Body: a.Body, Meta: cache.Meta{
+		ContentType: "application/vnd.apple.mpegurl", Stored: time.Unix(0, a.Stored).UTC(),
+		Expires: time.Now().Add(n.cfg.HLS.PlaylistMaxAge),
+	}})
+	n.playlistUpdates.Add(1)
+}
+
+// PlaylistUpdates is how many announced playlists this node applied.
+func (n *Node) PlaylistUpdates() uint64 { return n.playlistUpdates.Load() }
