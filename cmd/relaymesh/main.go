@@ -26,6 +26,7 @@ usage:
   relaymesh dev [flags]             run a complete local mesh (one node per region)
   relaymesh config check FILE...    validate node config files
   relaymesh certs ca|node [flags]   create the cluster CA and node certificates
+  relaymesh bench chat [flags]      load-test chat on a running mesh
   relaymesh version                 print the version
 
 Run 'relaymesh COMMAND --help' for the flags of a command.
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runConfig(args[1:], stdout, stderr)
 	case "certs":
 		return runCerts(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "relaymesh %s\n", node.BuildVersion())
 		return 0

@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/node/devmesh"
+	"github.com/relaymesh/relaymesh/node/natsd"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	var opts []goleak.Option
+	for _, f := range natsd.UpstreamGoroutines { // nats-server's own stragglers
+		opts = append(opts, goleak.IgnoreTopFunction(f))
+	}
+	goleak.VerifyTestMain(m, opts...)
+}
+
+// testLog writes into the test log until stop; nodes may log a moment
+// after the test, when t.Log would panic.
+type testLog struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+func (w *testLog) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
+}
+
+// TestRunOnDevMesh is `relaymesh bench chat` against an in-process
+// four-region dev mesh without WAN emulation: 40 fans, 16 publishers (one
+// per room and node), a few seconds. Every fan must get every message
+// exactly once, in order.
+func TestRunOnDevMesh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a four-node mesh")
+	}
+	lw := &testLog{t: t}
+	t.Cleanup(lw.stop)
+	opts := devmesh.DefaultOptions()
+	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
+	opts.WAN = false
+	opts.ChatRate = 100_000 // every fan shares 127.0.0.1
+	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts.Tune = func(c *config.Config) {
+		c.Mesh.ProbeInterval = 500 * time.Millisecond
+		c.Mesh.ProbeTimeout = 400 * time.Millisecond
+		c.Mesh.GossipInterval = 50 * time.Millisecond
+	}
+	m, err := devmesh.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mesh := waitForTree(ctx, t, m.Nodes()[0].HTTPURL(), len(m.Nodes()))
+
+	cfg := DefaultConfig()
+	cfg.Mesh = mesh
+	cfg.Fans, cfg.Rooms, cfg.Publishers, cfg.Rate = 40, 4, 16, 32
+	cfg.Ramp, cfg.Warmup, cfg.Duration, cfg.Drain = 15*time.Second, 500*time.Millisecond, 2*time.Second, 5*time.Second
+	var progress bytes.Buffer
+	cfg.Progress, cfg.ProgressEvery = &progress, time.Second
+	rep, err := Run(ctx, cfg)
+	t.Logf("progress:\n%s", progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	_ = rep.WriteText(&text)
+	t.Logf("report:\n%s", text.String())
+
+	if rep.Connected != cfg.Fans || rep.ConnectFailures != 0 {
+		t.Errorf("%d of %d fans connected, %d failures", rep.Connected, cfg.Fans, rep.ConnectFailures)
+	}
+	if rep.Total.Delivered == 0 || rep.Publishes.StoredMeasured == 0 {
+		t.Fatalf("nothing delivered: %+v", rep.Total)
+	}
+	if rep.Duplicates != 0 || rep.Gaps != 0 || rep.Reordered != 0 {
+		t.Errorf("duplicates %d, gaps %d, reordered %d; want none", rep.Duplicates, rep.Gaps, rep.Reordered)
+	}
+	if rep.Total.Lost != 0 || rep.Total.Delivered != rep.Total.Expected {
+		t.Errorf("delivered %d of %d expected", rep.Total.Delivered, rep.Total.Expected)
+	}
+	if len(rep.Errors) != 0 || len(rep.Disconnects) != 0 {
+		t.Errorf("error frames %v, disconnects %v; want none", rep.Errors, rep.Disconnects)
+	}
+	// 4 publisher regions x 4 fan regions, each with a model latency.
+	if len(rep.Pairs) != 16 {
+		t.Errorf("%d region pairs, want 16", len(rep.Pairs))
+	}
+	for _, p := range rep.Pairs {
+		if p.Delivered == 0 || p.ModelMs == nil {
+			t.Errorf("pair %s -> %s: %d delivered, model %v", p.From, p.To, p.Delivered, p.ModelMs)
+		}
+	}
+	// Run owns its goroutines: none is left once it returns.
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "node/chat/bench.(*runner)") {
+		t.Errorf("runner goroutines left after Run:\n%s", stacks)
+	}
+}
+
+// waitForTree polls the mesh until it has n nodes and a whole tree.
+func waitForTree(ctx context.Context, t *testing.T, base string, n int) Mesh {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last Mesh
+	var err error
+	for time.Now().Before(deadline) {
+		last, err = Discover(ctx, nil, base)
+		if err == nil && len(last.Nodes) == n && len(last.Parents) == n && len(last.Roots()) == 1 {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no whole tree of %d nodes within 30s: %+v, %v", n, last, err)
+	return Mesh{}
+}

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package bench
+
+// RaiseFileLimit does nothing where there are no rlimits.
+func RaiseFileLimit(int) (uint64, error) { return 0, nil }
+
+func clientUsage() ClientUsage { return ClientUsage{} }
