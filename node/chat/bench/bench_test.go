@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/node/chat/fan"
+	"github.com/relaymesh/relaymesh/node/chat/wire"
 	"github.com/relaymesh/relaymesh/node/devmesh"
 	"github.com/relaymesh/relaymesh/node/natsd"
 	"go.uber.org/goleak"
@@ -18,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) {
 	var opts []goleak.Option
-	for _, f := range natsd.UpstreamGoroutines { // nats-server's own stragglers
+	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) { // upstream stragglers
 		opts = append(opts, goleak.IgnoreTopFunction(f))
 	}
 	goleak.VerifyTestMain(m, opts...)
@@ -76,6 +80,8 @@ func TestRunOnDevMesh(t *testing.T) {
 		defer cancel()
 		_ = m.Shutdown(ctx)
 	})
+
+	waitChatFlows(t, m)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -142,4 +148,50 @@ func waitForTree(ctx context.Context, t *testing.T, base string, n int) Mesh {
 	}
 	t.Fatalf("no whole tree of %d nodes within 30s: %+v, %v", n, last, err)
 	return Mesh{}
+}
+
+// waitChatFlows waits until every node relays chat to every other node: a
+// new mesh's stream sources take a few seconds to be set up, and the
+// bench measures steady state, not that.
+func waitChatFlows(t *testing.T, m *devmesh.Mesh) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	nodes := m.Nodes()
+	var fans []*fan.Fan
+	for _, n := range nodes {
+		f, err := fan.Dial(ctx, n.HTTPURL(), "warmup", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.CloseNow()
+		fans = append(fans, f)
+	}
+	var wg sync.WaitGroup
+	for _, f := range fans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			origins := map[string]bool{}
+			for len(origins) < len(nodes) {
+				fr, err := f.Read(ctx)
+				if err != nil {
+					t.Errorf("warm-up: heard %d of %d nodes: %v", len(origins), len(nodes), err)
+					return
+				}
+				if msg, ok := fr.(wire.Message); ok {
+					origins[msg.ID.Origin] = true
+				}
+			}
+		}()
+	}
+	for i, f := range fans {
+		if err := f.Publish(ctx, "warm-up", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 }

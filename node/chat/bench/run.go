@@ -61,6 +61,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if len(cfg.Mesh.Nodes) == 0 {
+		return nil, errors.New("bench: no nodes to connect fans to")
+	}
 	if cfg.RoomPrefix == "" {
 		cfg.RoomPrefix = randomPrefix()
 	}
@@ -121,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.setPhase("drain")
 		interrupted = !r.drain(ctx, measureTo.Add(cfg.Drain))
 	}
-	measuredFor := min(time.Since(measureFrom), cfg.Duration)
+	measuredFor := min(max(time.Since(measureFrom), 0), cfg.Duration) // less when interrupted
 	r.setPhase("close")
 	stopProgress()
 	closeStart := time.Now()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,5 +113,26 @@ func TestPublisherSummary(t *testing.T) {
 		if got := p.stored(seq); got != want {
 			t.Errorf("stored(%d) = %v, want %v", seq, got, want)
 		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	c := DefaultConfig()
+	c.Fans, c.Publishers, c.Rate, c.Ramp, c.RoomPrefix = 0, 3, -1, 0, "Bad"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{"fans must be at least 1; got 0", "publishers must be 1 to fans (0); got 3",
+		"rate must be above 0; got -1", "ramp must be at least", `room prefix "Bad"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := Run(t.Context(), DefaultConfig()); err == nil || !strings.Contains(err.Error(), "no nodes") {
+		t.Errorf("Run without nodes: %v", err)
 	}
 }
