@@ -34,7 +34,13 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 			opts := DefaultOptions()
 			opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
 			opts.Regions, opts.PerRegion = tc.regions, tc.perRegion
-			opts.Tune = func(c *config.Config) { c.HLS.ShieldRegion = tc.shield }
+			opts.Tune = func(c *config.Config) {
+				c.HLS.ShieldRegion = tc.shield
+				// Lenient failure detection: 1,000 requests on a loaded
+				// 2-core CI machine must not get a healthy owner declared
+				// dead (that would reroute fills and count extra GETs).
+				c.Mesh.ProbeTimeout, c.Mesh.SuspicionMult = 900*time.Millisecond, 8
+			}
 			lw := &logWriter{t: t}
 			t.Cleanup(lw.stop)
 			opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -72,7 +78,7 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seg := strings.Repeat("segment-bytes ", 20000) // ~280 KB
+			seg := strings.Repeat("segment-bytes ", 2000) // ~28 KB: what matters is the count, not the bytes
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := client.Put(ctx, "coalesce/seg42.ts", strings.NewReader(seg), int64(len(seg)), "video/mp2t"); err != nil {
