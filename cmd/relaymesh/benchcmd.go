@@ -56,6 +56,10 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relaymesh bench chat: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
+		return 2
+	}
 	if !*quiet {
 		cfg.Progress = stderr
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/devmesh"
@@ -34,11 +35,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 
+	sigs := notifySignals() // before starting: Ctrl-C during start stops cleanly
+	defer signal.Stop(sigs)
 	m, err := devmesh.Start(d)
 	if err != nil {
 		fmt.Fprintf(stderr, "relaymesh dev: %v\n", err)
 		return 1
 	}
 	m.PrintSummary(stdout)
-	return waitAndStop(stderr, func(ctx context.Context) error { return m.Shutdown(ctx) }, 20*time.Second)
+	return waitAndStop(stderr, sigs, func(ctx context.Context) error { return m.Shutdown(ctx) }, 20*time.Second)
 }

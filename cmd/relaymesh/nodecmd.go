@@ -47,21 +47,30 @@ func runNode(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 
+	// Catch signals before starting: the node is visible to peers while
+	// Start is still running, and a SIGTERM then must mean a graceful stop,
+	// not the default immediate exit.
+	sigs := notifySignals()
+	defer signal.Stop(sigs)
 	n, err := node.Start(*cfg, node.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "relaymesh node: %v\n", err)
 		return 1
 	}
-	return waitAndStop(stderr, func(ctx context.Context) error { return n.Shutdown(ctx) },
+	return waitAndStop(stderr, sigs, func(ctx context.Context) error { return n.Shutdown(ctx) },
 		cfg.Mesh.LeaveTimeout+cfg.HTTP.ShutdownTimeout+5*time.Second)
 }
 
-// waitAndStop blocks until SIGINT or SIGTERM, then runs stop with a
-// deadline. A second signal exits at once.
-func waitAndStop(stderr io.Writer, stop func(context.Context) error, grace time.Duration) int {
+// notifySignals starts catching SIGINT and SIGTERM.
+func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	return sigs
+}
+
+// waitAndStop blocks until SIGINT or SIGTERM arrives on sigs, then runs
+// stop with a deadline. A second signal exits at once.
+func waitAndStop(stderr io.Writer, sigs chan os.Signal, stop func(context.Context) error, grace time.Duration) int {
 	sig := <-sigs
 	fmt.Fprintf(stderr, "relaymesh: %s received, shutting down gracefully (again to force)\n", sig)
 
