@@ -14,10 +14,16 @@ import (
 // move the node to a nearer parent.
 const treeRecheck = 5 * time.Second
 
-// switchGain is how much nearer a new parent candidate must be before the
-// node leaves a live parent for it: cutting the leaf link costs a NATS
-// reconnect, so small wobbles in RTT estimates must not cause flapping.
-const switchGain = 0.8
+// switchGain and switchMin are how much nearer a new parent candidate
+// must be, relatively and absolutely, before the node leaves a live parent
+// for it: cutting the leaf link costs a NATS reconnect, so wobbles in RTT
+// estimates must not cause flapping. The absolute floor matters on a LAN
+// or loopback, where every RTT is ~1 ms and 20 % is noise (the benchmark
+// saw parents flap every few seconds without it).
+const (
+	switchGain = 0.8
+	switchMin  = 5 * time.Millisecond
+)
 
 // runTree keeps the node's NATS leaf parent equal to the nearest live node
 // of higher rank (mesh/tree), re-picking on every membership change.
@@ -93,5 +99,5 @@ func (n *Node) keepParent(self tree.Node, cur, best string, view []tree.Candidat
 	if !c.HasRTT || !b.HasRTT {
 		return false
 	}
-	return float64(b.RTT) > switchGain*float64(c.RTT)
+	return float64(b.RTT) > switchGain*float64(c.RTT) || c.RTT-b.RTT < switchMin
 }
