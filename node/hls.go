@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"github.com/relaymesh/relaymesh/config"
 	"path/filepath"
 	"time"
 
@@ -20,10 +21,7 @@ import (
 // the data dir) and the HLS server. Nothing here contacts the origin.
 func (n *Node) startHLS() error {
 	o := n.cfg.Origin
-	client, err := origin.New(origin.Config{
-		Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
-		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout,
-	})
+	client, err := origin.New(OriginClientConfig(o))
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -100,4 +98,13 @@ func (n *Node) startIngest() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
+}
+
+// OriginClientConfig is the origin client's config for the origin section
+// of a node config.
+func OriginClientConfig(o config.Origin) origin.Config {
+	return origin.Config{
+		Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
+		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout,
+	}
 }

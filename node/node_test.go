@@ -14,22 +14,12 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
-	"github.com/relaymesh/relaymesh/node/natsd"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
-
-// leakOptions ignores only nats-server's and memberlist's own lingering
-// goroutines (natsd.UpstreamGoroutines, membership.UpstreamGoroutines).
-func leakOptions(extra ...goleak.Option) []goleak.Option {
-	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) {
-		extra = append(extra, goleak.IgnoreTopFunction(f))
-	}
-	return extra
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 var testCA = sync.OnceValue(func() *pki.CA {
 	ca, err := pki.NewCA("node test CA", time.Hour)
@@ -67,42 +57,13 @@ func testConfig(t *testing.T, name, region, host string, seeds ...string) config
 	return cfg
 }
 
-// testLogger logs warnings into the test log. memberlist's Shutdown does
-// not wait for a probe in flight, which may still log a moment after the
-// node stopped, so the writer goes quiet when the test ends rather than
-// calling t.Log too late (which panics).
-func testLogger(t *testing.T) *slog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type testWriter struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
 func startNode(t *testing.T, cfg config.Config) *Node {
 	t.Helper()
 	id, err := testCA().NewIdentity(cfg.Node.Name, []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(cfg, Options{Identity: id, Logger: testLogger(t)})
+	n, err := Start(cfg, Options{Identity: id, Logger: nodetest.Logger(t, slog.LevelWarn)})
 	if err != nil {
 		t.Fatalf("start %s: %v", cfg.Node.Name, err)
 	}
@@ -272,7 +233,7 @@ func TestNodeStopsAllGoroutines(t *testing.T) {
 			_ = b.Close()
 			_ = a.Close()
 		}
-		if err := goleak.Find(leakOptions(before)...); err != nil {
+		if err := goleak.Find(nodetest.LeakOptions(before)...); err != nil {
 			t.Fatalf("graceful=%v: goroutines left after shutdown: %v", graceful, err)
 		}
 	}

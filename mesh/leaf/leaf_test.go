@@ -8,22 +8,13 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node/natsd"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
-
-// leakOptions ignores only nats-server's and memberlist's own lingering
-// goroutines (natsd.UpstreamGoroutines, membership.UpstreamGoroutines).
-func leakOptions(extra ...goleak.Option) []goleak.Option {
-	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) {
-		extra = append(extra, goleak.IgnoreTopFunction(f))
-	}
-	return extra
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 var testCA = sync.OnceValue(func() *pki.CA {
 	ca, err := pki.NewCA("leaf test CA", time.Hour)

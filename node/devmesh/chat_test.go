@@ -3,12 +3,12 @@ package devmesh
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +23,7 @@ import (
 // shortened for tests, and waits until the leaf tree has formed.
 func startChatMesh(t *testing.T) *Mesh {
 	t.Helper()
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := testOptions(t)
 	opts.Tune = func(c *config.Config) {
 		c.Mesh.ProbeInterval = 500 * time.Millisecond
 		c.Mesh.ProbeTimeout = 400 * time.Millisecond // > 231 ms worst emulated RTT
@@ -36,15 +32,7 @@ func startChatMesh(t *testing.T) *Mesh {
 		c.Chat.RatePerSecond = 1000 // every test fan shares 127.0.0.1
 		c.Chat.RateBurst = 1000
 	}
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	})
+	m := startMesh(t, opts)
 	waitTree(t, m.Nodes(), 20*time.Second)
 	return m
 }
@@ -245,7 +233,7 @@ func TestChatAcrossFourRegions(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(10 * time.Millisecond) // pacing: a publisher posts every 10 ms, not a wait for a condition
 			}
 		}()
 	}
@@ -354,6 +342,7 @@ func TestChatSurvivesRootKill(t *testing.T) {
 	// Publishers send continuously and record what was acknowledged.
 	var mu sync.Mutex
 	acked := map[wire.ID]bool{}
+	var sent atomic.Int64 // publishes written; every one must be answered
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for name, f := range pubs {
@@ -369,6 +358,7 @@ func TestChatSurvivesRootKill(t *testing.T) {
 				if err := f.Publish(ctx, fmt.Sprintf("%s|%d", name, k), strconv.Itoa(k)); err != nil {
 					return
 				}
+				sent.Add(1)
 			}
 		}()
 		// Each publisher's own frames: acks (and messages, ignored here).
@@ -390,6 +380,7 @@ func TestChatSurvivesRootKill(t *testing.T) {
 
 	// The victim fan reads until its edge dies.
 	victimGot := map[wire.ID]int{}
+	var victimCount atomic.Int64
 	victimDone := make(chan struct{})
 	heardAll := make(chan struct{}) // closed once every survivor was heard
 	go func() {
@@ -402,6 +393,7 @@ func TestChatSurvivesRootKill(t *testing.T) {
 			}
 			if msg, ok := fr.(wire.Message); ok {
 				victimGot[msg.ID]++
+				victimCount.Add(1)
 				if !origins[msg.ID.Origin] {
 					origins[msg.ID.Origin] = true
 					if len(origins) == len(survivors) {
@@ -418,7 +410,9 @@ func TestChatSurvivesRootKill(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the root's fan did not hear every survivor within 30 s")
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Mid-stream means messages keep arriving: 30 more, then the kill.
+	soFar := victimCount.Load()
+	waitFor(t, 10*time.Second, "30 more messages at the root's fan", func() bool { return victimCount.Load() >= soFar+30 })
 	killed := time.Now()
 	_ = root.Close()
 	<-victimDone
@@ -471,10 +465,16 @@ func TestChatSurvivesRootKill(t *testing.T) {
 	}
 	t.Logf("chat flowing again %v after the root was killed; tree now %v", flowing.Sub(killed).Round(time.Millisecond), treeOf(survivors[0]))
 
-	time.Sleep(time.Second)
+	// Keep publishing on the re-formed tree for a while: 50 more acks.
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	waitFor(t, 10*time.Second, "50 more acks after the tree re-formed", func() bool { return ackedCount() >= before+50 })
 	close(stop)
 	wg.Wait()
-	time.Sleep(time.Second) // the last acks
+	// Every publish written gets its answer; the set of acked ids is then final.
+	waitFor(t, 10*time.Second, "an ack for every publish", func() bool { return int64(ackedCount()) >= sent.Load() })
 
 	// The victim resumes on a survivor with its marks and must end up with
 	// every acknowledged message exactly once.
@@ -542,4 +542,16 @@ drain:
 		}
 	}
 	t.Logf("%d acknowledged messages from %d survivors; resumed fan holds all, none twice", len(acked), len(survivors))
+}
+
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
 }

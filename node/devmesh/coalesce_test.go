@@ -3,8 +3,8 @@ package devmesh
 import (
 	"context"
 	"fmt"
+	"github.com/relaymesh/relaymesh/node"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -31,8 +31,8 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 		{"four regions with a shield", nil, 1, "virginia"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := DefaultOptions()
-			opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
+			opts := testOptions(t)
+			opts.WAN = false
 			opts.Regions, opts.PerRegion = tc.regions, tc.perRegion
 			opts.Tune = func(c *config.Config) {
 				c.HLS.ShieldRegion = tc.shield
@@ -41,18 +41,7 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 				// dead (that would reroute fills and count extra GETs).
 				c.Mesh.ProbeTimeout, c.Mesh.SuspicionMult = 900*time.Millisecond, 8
 			}
-			lw := &logWriter{t: t}
-			t.Cleanup(lw.stop)
-			opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			m, err := Start(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				_ = m.Shutdown(ctx)
-			}()
+			m := startMesh(t, opts)
 			nodes := m.Nodes()
 			// Owners are computed from membership: wait until every node
 			// sees every other alive, as in steady state.
@@ -73,8 +62,7 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 				}
 			}
 
-			client, err := origin.New(origin.Config{Endpoint: m.OriginEndpoint(), Bucket: opts.Bucket,
-				AccessKey: "relaymesh-dev", SecretKey: "relaymesh-dev-secret"})
+			client, err := origin.New(node.OriginClientConfig(m.originConfig()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -168,15 +168,7 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Mesh.Seeds = append([]string(nil), seeds...)
 	cfg.Mesh.WANEmulation = o.WAN
 	cfg.Mesh.LeaveTimeout = 2 * time.Second
-	if o.Origin != nil {
-		cfg.Origin = *o.Origin
-	} else {
-		cfg.Origin.Endpoint = m.origin.Endpoint()
-		cfg.Origin.Bucket = o.Bucket
-		cfg.Origin.UseTLS = false
-		cfg.Origin.AccessKey = "relaymesh-dev"
-		cfg.Origin.SecretKey = "relaymesh-dev-secret"
-	}
+	cfg.Origin = m.originConfig()
 	cfg.Log.Format = "text"
 	cfg.Ingest.StreamKeys = map[string]string{LiveStream: o.StreamKey, DemoStream: o.StreamKey}
 	if o.ChatRate > 0 {
@@ -207,16 +199,22 @@ const (
 // StreamKey is the ingest key of the dev mesh's streams.
 func (m *Mesh) StreamKey() string { return m.opts.StreamKey }
 
+// originConfig is the origin every node (and the demo publisher) uses:
+// the external one from Options, or the embedded one.
+func (m *Mesh) originConfig() config.Origin {
+	if m.opts.Origin != nil {
+		return *m.opts.Origin
+	}
+	o := config.Defaults().Origin
+	o.Endpoint, o.Bucket, o.UseTLS = m.origin.Endpoint(), m.opts.Bucket, false
+	o.AccessKey, o.SecretKey = "relaymesh-dev", "relaymesh-dev-secret"
+	return o
+}
+
 // startDemo publishes the looping demo stream into the origin, as a
 // streamer would, for as long as the mesh runs.
 func (m *Mesh) startDemo() error {
-	o := m.opts.Origin
-	if o == nil {
-		o = &config.Origin{Endpoint: m.origin.Endpoint(), Bucket: m.opts.Bucket, AccessKey: "relaymesh-dev",
-			SecretKey: "relaymesh-dev-secret", Region: "us-east-1", Timeout: 5 * time.Second}
-	}
-	client, err := origin.New(origin.Config{Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
-		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout})
+	client, err := origin.New(node.OriginClientConfig(m.originConfig()))
 	if err != nil {
 		return fmt.Errorf("devmesh: demo stream: %w", err)
 	}

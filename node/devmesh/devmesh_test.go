@@ -7,72 +7,24 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node"
-	"github.com/relaymesh/relaymesh/node/natsd"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leakOptions()...) }
-
-// leakOptions ignores only nats-server's and memberlist's own lingering
-// goroutines (natsd.UpstreamGoroutines, membership.UpstreamGoroutines).
-func leakOptions(extra ...goleak.Option) []goleak.Option {
-	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) {
-		extra = append(extra, goleak.IgnoreTopFunction(f))
-	}
-	return extra
-}
-
-// logWriter logs into the test log until the test ends; memberlist may
-// log a moment after shutdown, and t.Log after the end panics.
-type logWriter struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
-func (w *logWriter) stop() {
-	w.mu.Lock()
-	w.done = true
-	w.mu.Unlock()
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 // TestDevMeshShowsWANInCoordinates is the README's `relaymesh dev` on
 // free ports: four regions come up alive and, through WAN emulation, the
 // network coordinates of Seoul and Frankfurt land near the modelled 231 ms.
 func TestDevMeshShowsWANInCoordinates(t *testing.T) {
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := testOptions(t)
 	start := time.Now()
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := m.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	}()
+	m := startMesh(t, opts)
+
 	var seoul, frankfurt *node.Node
 	for _, n := range m.Nodes() {
 		switch n.Region() {
@@ -138,4 +90,30 @@ func meshView(c *http.Client, base string) (node.MeshView, error) {
 	}
 	defer resp.Body.Close()
 	return v, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+// testOptions are DefaultOptions on free ports, logging warnings into the
+// test log.
+func testOptions(t *testing.T) Options {
+	opts := DefaultOptions()
+	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
+	opts.Logger = nodetest.Logger(t, slog.LevelWarn)
+	return opts
+}
+
+// startMesh starts a dev mesh that is shut down when the test ends.
+func startMesh(t *testing.T, opts Options) *Mesh {
+	t.Helper()
+	m, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := m.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return m
 }

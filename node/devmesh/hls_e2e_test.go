@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,23 +38,11 @@ func needE2E(t *testing.T, tools ...string) {
 func TestFFmpegPushSeoulPlayFrankfurt(t *testing.T) {
 	needE2E(t, "ffmpeg")
 	minio := miniotest.Start(t)
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
+	opts := testOptions(t)
 	o := minio.Config
 	cfgOrigin := configOrigin(o)
 	opts.Origin = &cfgOrigin
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	})
+	m := startMesh(t, opts)
 	var seoul, frankfurt string
 	for _, n := range m.Nodes() {
 		switch n.Region() {

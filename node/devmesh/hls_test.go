@@ -2,8 +2,8 @@ package devmesh
 
 import (
 	"context"
+	"github.com/relaymesh/relaymesh/node"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,22 +15,10 @@ import (
 // TestDevMeshServesHLSFromTheEmbeddedOrigin: an object put into the dev
 // mesh's origin is served by every edge, with HLS headers.
 func TestDevMeshServesHLSFromTheEmbeddedOrigin(t *testing.T) {
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	}()
-	client, err := origin.New(origin.Config{Endpoint: m.OriginEndpoint(), Bucket: opts.Bucket,
-		AccessKey: "relaymesh-dev", SecretKey: "relaymesh-dev-secret"})
+	opts := testOptions(t)
+	opts.WAN = false
+	m := startMesh(t, opts)
+	client, err := origin.New(node.OriginClientConfig(m.originConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,20 +44,9 @@ func TestDevMeshServesHLSFromTheEmbeddedOrigin(t *testing.T) {
 // TestDevMeshPublishesTheDemoStream: `relaymesh dev` has something to
 // watch: the demo stream's live playlist is served by every node and moves.
 func TestDevMeshPublishesTheDemoStream(t *testing.T) {
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort, opts.WAN = 0, 0, 0, false
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	}()
+	opts := testOptions(t)
+	opts.WAN = false
+	m := startMesh(t, opts)
 	seq := func(url string) string {
 		resp, err := http.Get(url)
 		if err != nil {

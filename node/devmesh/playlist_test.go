@@ -1,9 +1,7 @@
 package devmesh
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,24 +17,12 @@ import (
 // cached for 30 s here, so an edge can only have the update from the
 // announcement, not from refetching the origin.
 func TestPlaylistUpdatesReachEveryEdge(t *testing.T) {
-	opts := DefaultOptions()
-	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
+	opts := testOptions(t)
 	opts.Tune = func(c *config.Config) {
 		c.HLS.PlaylistMaxAge = 30 * time.Second
 		c.Mesh.ProbeInterval, c.Mesh.ProbeTimeout = 500*time.Millisecond, 400*time.Millisecond
 	}
-	lw := &logWriter{t: t}
-	t.Cleanup(lw.stop)
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	m, err := Start(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = m.Shutdown(ctx)
-	})
+	m := startMesh(t, opts)
 	waitTree(t, m.Nodes(), 20*time.Second)
 	nodes := m.Nodes()
 	seoul := nodes[0]

@@ -88,7 +88,7 @@ func (s *Service) apply(ctx context.Context, op spool.Op) error {
 		err = s.cfg.Origin.Delete(ctx, op.Key)
 	}
 	if err != nil {
-		s.log.Warn("origin write failed; will retry", "key", op.Key, "waiting", time.Duration(s.cfg.Spool.Oldest()).Round(time.Second), "err", err)
+		s.log.Warn("origin write failed; will retry", "key", op.Key, "waiting", s.cfg.Spool.Oldest().Round(time.Second), "err", err)
 	}
 	return err
 }

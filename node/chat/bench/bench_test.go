@@ -12,44 +12,14 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 	"github.com/relaymesh/relaymesh/node/devmesh"
-	"github.com/relaymesh/relaymesh/node/natsd"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	var opts []goleak.Option
-	for _, f := range append(natsd.UpstreamGoroutines, membership.UpstreamGoroutines...) { // upstream stragglers
-		opts = append(opts, goleak.IgnoreTopFunction(f))
-	}
-	goleak.VerifyTestMain(m, opts...)
-}
-
-// testLog writes into the test log until stop; nodes may log a moment
-// after the test, when t.Log would panic.
-type testLog struct {
-	t    *testing.T
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *testLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
-func (w *testLog) stop() {
-	w.mu.Lock()
-	w.done = true
-	w.mu.Unlock()
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 // TestRunOnDevMesh is `relaymesh bench chat` against an in-process
 // four-region dev mesh without WAN emulation: 40 fans, 16 publishers (one
@@ -59,13 +29,11 @@ func TestRunOnDevMesh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a four-node mesh")
 	}
-	lw := &testLog{t: t}
-	t.Cleanup(lw.stop)
 	opts := devmesh.DefaultOptions()
 	opts.HTTPPort, opts.MeshPort, opts.OriginPort = 0, 0, 0
 	opts.WAN = false
 	opts.ChatRate = 100_000 // every fan shares 127.0.0.1
-	opts.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts.Logger = nodetest.Logger(t, slog.LevelWarn)
 	opts.Tune = func(c *config.Config) {
 		c.Mesh.ProbeInterval = 500 * time.Millisecond
 		c.Mesh.ProbeTimeout = 400 * time.Millisecond
