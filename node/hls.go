@@ -45,6 +45,7 @@ func (n *Node) startHLS() error {
 		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
 		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
 		Mesh: hlsMesh{n}, Opener: fetch.Link(n.endpoint), ShieldRegion: h.ShieldRegion,
+		CacheName: n.cfg.Node.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -107,4 +108,12 @@ func OriginClientConfig(o config.Origin) origin.Config {
 		Endpoint: o.Endpoint, Bucket: o.Bucket, Region: o.Region,
 		AccessKey: o.AccessKey, SecretKey: o.SecretKey, UseTLS: o.UseTLS, Timeout: o.Timeout,
 	}
+}
+
+// HLSCounters are the HLS fill and prefetch counters (nil before Start).
+func (n *Node) HLSCounters() *hls.Counters {
+	if n.hls == nil {
+		return nil
+	}
+	return n.hls.Counters()
 }

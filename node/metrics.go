@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/relaymesh/relaymesh/node/hls"
 )
 
 // metrics is the node's own Prometheus registry. It is per node, not the
@@ -49,7 +51,9 @@ var (
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
 		"The node's NATS leaf parent in the chat tree (value 1); no series when the node is a root.", []string{"parent"}, nil)
 	descHLSFills = prometheus.NewDesc("relaymesh_hls_fills_total",
-		"Where this node's HLS cache misses were filled from: origin GETs, peer edges, failed peer fetches.", []string{"source"}, nil)
+		"Where this node's HLS cache misses were filled from (origin GETs, peer edges, failed peer fetches), by kind of object (segment, playlist).", []string{"source", "kind"}, nil)
+	descHLSEvents = prometheus.NewDesc("relaymesh_hls_events_total",
+		"HLS serving events: stale playlists served while the origin was unreachable, segments prefetched from the ingest node, failed prefetches.", []string{"event"}, nil)
 	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
 		"HLS cache lookups by result.", []string{"result"}, nil)
 	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
@@ -65,7 +69,7 @@ type nodeCollector struct{ n *Node }
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
 		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatCounters,
-		descLeafParent, descLeafConns, descHLSFills, descHLSCache, descSpool} {
+		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSCache, descSpool} {
 		ch <- d
 	}
 }
@@ -107,8 +111,13 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if n.hls != nil {
 		c := n.hls.Counters()
-		for src, v := range map[string]uint64{"origin": c.OriginGets.Load(), "peer": c.PeerFetches.Load(), "peer_failed": c.PeerFails.Load()} {
-			ch <- prometheus.MustNewConstMetric(descHLSFills, prometheus.CounterValue, float64(v), src)
+		for kind, fc := range map[string]*hls.FillCounters{"segment": &c.Segments, "playlist": &c.Playlists} {
+			for src, v := range map[string]uint64{"origin": fc.OriginGets.Load(), "peer": fc.PeerFetches.Load(), "peer_failed": fc.PeerFails.Load()} {
+				ch <- prometheus.MustNewConstMetric(descHLSFills, prometheus.CounterValue, float64(v), src, kind)
+			}
+		}
+		for event, v := range map[string]uint64{"stale_served": c.StaleServed.Load(), "prefetched": c.Prefetched.Load(), "prefetch_failed": c.PrefetchFails.Load()} {
+			ch <- prometheus.MustNewConstMetric(descHLSEvents, prometheus.CounterValue, float64(v), event)
 		}
 	}
 	if n.hlsCache != nil {

@@ -87,6 +87,26 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 		Expires: time.Now().Add(n.cfg.HLS.PlaylistMaxAge),
 	}})
 	n.playlistUpdates.Add(1)
+
+	// Players here follow this stream: fetch the new segments from the
+	// announcing node (the ingest node, by its certificate) before they
+	// ask. The announcement stream is done with first.
+	_ = s.Close()
+	if n.hls.Watched(stream) {
+		if addr := n.memberMeshAddr(s.PeerName()); addr != "" {
+			n.hls.Prefetch(n.ctx, a.Key, a.Body, addr)
+		}
+	}
+}
+
+// memberMeshAddr is the QUIC address of the live member called name, or "".
+func (n *Node) memberMeshAddr(name string) string {
+	for _, m := range n.cluster.Members() {
+		if m.Name == name && !m.Self && m.State == membership.StateAlive && m.MetaError == "" {
+			return m.Meta.Mesh
+		}
+	}
+	return ""
 }
 
 // PlaylistUpdates is how many announced playlists this node applied.

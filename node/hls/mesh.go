@@ -19,11 +19,32 @@ type Mesh interface {
 	Members() []owner.Member
 }
 
-// Counters of where fills went, for metrics and the coalescing tests.
+// Counters of where fills went and what the edge did without being asked,
+// for metrics and tests.
 type Counters struct {
+	Segments  FillCounters // immutable objects: media and init segments
+	Playlists FillCounters
+	// StaleServed counts expired playlists served because no fresh one
+	// could be had in time.
+	StaleServed atomic.Uint64
+	// Prefetched counts segments fetched ahead of players from the node
+	// that ingested them; PrefetchFails the fetches that failed.
+	Prefetched    atomic.Uint64
+	PrefetchFails atomic.Uint64
+}
+
+// FillCounters say where fills of one kind of object went.
+type FillCounters struct {
 	OriginGets  atomic.Uint64 // GETs this node sent to the origin
 	PeerFetches atomic.Uint64 // fills answered by a peer edge
 	PeerFails   atomic.Uint64 // peer fetches that failed and fell back to the origin
+}
+
+func (c *Counters) of(immutable bool) *FillCounters {
+	if immutable {
+		return &c.Segments
+	}
+	return &c.Playlists
 }
 
 // fillFrom fills key for a player (asOwner false) or for a peer that took
@@ -47,14 +68,14 @@ func (s *Server) fillFrom(ctx context.Context, key, ctype string, immutable, asO
 	if errors.Is(err, fetch.ErrPeerFailed) {
 		// The peer is gone or broken; gossip will say so soon. Meanwhile
 		// the origin still has the object.
-		s.counters.PeerFails.Add(1)
+		s.counters.of(immutable).PeerFails.Add(1)
 		s.log.Debug("peer fetch failed, asking the origin", "key", key, "peer", route.Peer.Name, "err", err)
 		return s.fill(ctx, key, ctype, immutable)
 	}
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	s.counters.PeerFetches.Add(1)
+	s.counters.of(immutable).PeerFetches.Add(1)
 	return e, nil
 }
 

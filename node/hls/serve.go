@@ -44,6 +44,15 @@ type Config struct {
 	Mesh         Mesh
 	Opener       fetch.Opener
 	ShieldRegion string
+	// CacheName names this cache in the Cache-Status header (RFC 9211).
+	// Default "relaymesh"; nodes use their name.
+	CacheName string
+	// StaleWait is how long a playlist request waits for a fresh copy when
+	// an expired one is at hand: past it, or at once when the fill fails,
+	// the expired copy is served (marked stale in Cache-Status) and the
+	// fill goes on for later requests. Default 1 s: well over a healthy
+	// fill even through a shield region, well under a player's patience.
+	StaleWait time.Duration
 }
 
 // Server answers GET and HEAD /hls/{stream}/{path...}.
@@ -51,6 +60,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	counters Counters
+	watched  watchList
 }
 
 // New builds a Server.
@@ -66,6 +76,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PlaylistMaxAge <= 0 {
 		cfg.PlaylistMaxAge = time.Second
+	}
+	if cfg.CacheName == "" {
+		cfg.CacheName = "relaymesh"
+	}
+	if cfg.StaleWait <= 0 {
+		cfg.StaleWait = time.Second
 	}
 	return &Server{cfg: cfg, log: cfg.Logger}, nil
 }
@@ -113,9 +129,29 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "not_hls", fmt.Sprintf("%q is not a playlist or media segment", p))
 		return
 	}
-	e, err := s.cfg.Cache.Fill(r.Context(), key, func(ctx context.Context) (cache.Entry, error) {
+	// With an expired copy at hand, wait for a fresh one only so long.
+	ctx := r.Context()
+	stale, hasStale := cache.Entry{}, false
+	if !immutable {
+		if stale, hasStale = s.cfg.Cache.Stale(key); hasStale {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.cfg.StaleWait)
+			defer cancel()
+		}
+	}
+	e, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
 		return s.fillFrom(ctx, key, ctype, immutable, false)
 	})
+	if err != nil && hasStale && r.Context().Err() == nil && !errors.Is(err, origin.ErrNotFound) && !errors.Is(err, errTooLarge) {
+		// Stale if error (RFC 5861): the old playlist beats an error; the
+		// player retries and picks up the fresh one when the fill lands.
+		s.counters.StaleServed.Add(1)
+		s.log.Debug("serving a stale playlist", "key", key, "expired", time.Since(stale.Expires).Round(time.Millisecond), "err", err)
+		s.watched.add(stream)
+		ttl := int(time.Until(stale.Expires).Seconds()) - 1 // negative: seconds past freshness
+		s.serve(w, r, stale, ctype, immutable, fmt.Sprintf("%s; hit; ttl=%d; detail=origin-unavailable", s.cfg.CacheName, ttl))
+		return
+	}
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
 		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
@@ -134,8 +170,25 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadGateway, "origin_error", "origin error")
 		return
 	}
+	if !immutable {
+		s.watched.add(stream)
+	}
+	status := s.cfg.CacheName + "; hit"
+	switch outcome {
+	case cache.Filled:
+		status = s.cfg.CacheName + "; fwd=miss"
+	case cache.Collapsed:
+		status = s.cfg.CacheName + "; fwd=miss; collapsed"
+	}
+	s.serve(w, r, e, ctype, immutable, status)
+}
+
+// serve writes entry e as the answer to r; cacheStatus is the value of
+// the Cache-Status header (RFC 9211): how this edge's cache answered.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, e cache.Entry, ctype string, immutable bool, cacheStatus string) {
 	h := w.Header()
 	h.Set("Content-Type", ctype)
+	h.Set("Cache-Status", cacheStatus)
 	if e.ETag != "" {
 		h.Set("ETag", `"`+e.ETag+`"`)
 	}
@@ -152,7 +205,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 var errTooLarge = errors.New("object too large for the edge")
 
 func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
-	s.counters.OriginGets.Add(1)
+	s.counters.of(immutable).OriginGets.Add(1)
 	body, info, err := s.cfg.Origin.Get(ctx, key)
 	if err != nil {
 		return cache.Entry{}, err
@@ -192,7 +245,7 @@ func (s *Server) preflight(w http.ResponseWriter, _ *http.Request) {
 // setCORS lets browser players on any origin read playlists and segments.
 func setCORS(h http.Header) {
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Cache-Status")
 }
 
 func httpError(w http.ResponseWriter, status int, code, msg string) {

@@ -22,7 +22,7 @@ type fixture struct {
 	cache  *cache.Cache
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 	t.Helper()
 	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
 	if err != nil {
@@ -39,7 +39,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	s, err := New(Config{Cache: c, Origin: client})
+	cfg := Config{Cache: c, Origin: client}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +156,40 @@ func TestOriginDownServesCachedAndFailsFastOnMiss(t *testing.T) {
 		t.Fatalf("miss with the origin down: %d, want 504", resp.StatusCode)
 	}
 	t.Logf("miss with the origin down answered 504 after %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestStalePlaylistWhileOriginDown: an expired playlist is served, marked
+// stale in Cache-Status, when the origin cannot be reached; a playlist
+// never cached still fails with 504.
+func TestStalePlaylistWhileOriginDown(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PlaylistMaxAge = 50 * time.Millisecond })
+	f.put(t, "live/index.m3u8", "#EXTM3U\nv1\n")
+	f.put(t, "live/other.m3u8", "#EXTM3U\n")
+	for _, want := range []string{"relaymesh; fwd=miss", "relaymesh; hit"} {
+		resp, body := f.do(t, "GET", "/hls/live/index.m3u8", nil)
+		if resp.StatusCode != 200 || body != "#EXTM3U\nv1\n" || resp.Header.Get("Cache-Status") != want {
+			t.Fatalf("origin up: %d %q, Cache-Status %q; want 200 v1 %q", resp.StatusCode, body, resp.Header.Get("Cache-Status"), want)
+		}
+	}
+	_ = f.s3.Close(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for f.cache.Has("live/index.m3u8") {
+		if time.Now().After(deadline) {
+			t.Fatal("playlist did not expire")
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
+
+	start := time.Now()
+	resp, body := f.do(t, "GET", "/hls/live/index.m3u8", nil)
+	cs := resp.Header.Get("Cache-Status")
+	if resp.StatusCode != 200 || body != "#EXTM3U\nv1\n" || !strings.HasPrefix(cs, "relaymesh; hit; ttl=-") || !strings.HasSuffix(cs, "; detail=origin-unavailable") {
+		t.Fatalf("expired playlist, origin down: %d %q, Cache-Status %q; want 200, v1, stale", resp.StatusCode, body, cs)
+	}
+	t.Logf("stale playlist served after %v (Cache-Status: %s)", time.Since(start).Round(time.Millisecond), cs)
+	if resp, _ := f.do(t, "GET", "/hls/live/other.m3u8", nil); resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("uncached playlist, origin down: %d, want 504", resp.StatusCode)
+	}
 }
 
 func TestKindOf(t *testing.T) {

@@ -67,7 +67,11 @@ func (c *Cache) get(key string, count bool) (Entry, bool) {
 	c.mu.Lock()
 	e, ok := c.mem.get(key)
 	if ok && !e.live(now) {
-		c.mem.remove(key)
+		// Expired entries stay (as LRU entries like any other) while
+		// they may still be served stale; see Stale.
+		if !c.mayServeStale(e, now) {
+			c.mem.remove(key)
+		}
 		c.expired.Add(1)
 		ok = false
 	}
@@ -95,6 +99,25 @@ func (c *Cache) get(key string, count bool) (Entry, bool) {
 		c.misses.Add(1)
 	}
 	return Entry{}, false
+}
+
+// Stale returns the mutable entry under key if it has expired, but by no
+// more than Config.MaxStale: a copy the edge may serve when it cannot get
+// a fresh one (stale-if-error, RFC 5861). It does not count as a hit or
+// a miss.
+func (c *Cache) Stale(key string) (Entry, bool) {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.mem.peek(key)
+	if !ok || e.live(now) || !c.mayServeStale(e, now) {
+		return Entry{}, false
+	}
+	return e, true
+}
+
+func (c *Cache) mayServeStale(e Entry, now time.Time) bool {
+	return !e.Immutable && now.Before(e.Expires.Add(c.cfg.MaxStale))
 }
 
 // Put stores e, replacing what is stored under e.Key, with two exceptions:
@@ -184,7 +207,8 @@ type Stats struct {
 	// time); FillErrors those that failed.
 	Fills      uint64
 	FillErrors uint64
-	// Expired counts mutable entries dropped at a Get after their expiry.
+	// Expired counts Gets that found a mutable entry expired (a miss;
+	// the entry is kept for Stale until Config.MaxStale has passed too).
 	Expired uint64
 	// TooLarge counts entries not kept in memory for their size.
 	TooLarge uint64
@@ -223,4 +247,19 @@ func (c *Cache) Stats() Stats {
 		s.DiskCorrupt = c.disk.corrupt.Load()
 	}
 	return s
+}
+
+// Has reports whether a live entry is cached under key, in either tier,
+// without counting a hit or miss or refreshing its recency: for work the
+// edge does on its own (prefetching), which must not skew the player
+// statistics.
+func (c *Cache) Has(key string) bool {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	e, ok := c.mem.peek(key)
+	c.mu.Unlock()
+	if ok && e.live(now) {
+		return true
+	}
+	return c.disk != nil && c.disk.has(key)
 }

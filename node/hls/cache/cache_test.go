@@ -97,8 +97,8 @@ func TestMutableExpiresAndIsReplaced(t *testing.T) {
 	mustGet(t, c, "s/index.m3u8", []byte("v1"))
 	clock.Advance(time.Millisecond)
 	mustMiss(t, c, "s/index.m3u8")
-	if s := c.Stats(); s.Expired != 1 || s.Memory.Entries != 0 {
-		t.Fatalf("stats %+v", s)
+	if s := c.Stats(); s.Expired != 1 || s.Memory.Entries != 1 {
+		t.Fatalf("stats %+v (the expired entry is kept for Stale)", s)
 	}
 
 	// A newer version replaces; an older one arriving late does not.
@@ -172,4 +172,34 @@ func TestBoundsHoldUnderLargeWorkload(t *testing.T) {
 	}
 	t.Logf("workload %d bytes; memory %d entries %d bytes; disk %d entries %d bytes; hits %d misses %d",
 		total, s.Memory.Entries, s.Memory.Bytes, s.Disk.Entries, s.Disk.Bytes, s.Hits, s.Misses)
+}
+
+// TestStaleServesExpiredPlaylistsForMaxStale: an expired playlist is a
+// miss for Get but Stale returns it until MaxStale after its expiry; then
+// it is gone. Immutable and live entries are never "stale".
+func TestStaleServesExpiredPlaylistsForMaxStale(t *testing.T) {
+	clock := newFakeClock()
+	c := newTestCache(t, Config{MemoryBytes: 1 << 20, MutableTTL: time.Second, MaxStale: time.Minute, Now: clock.Now})
+	c.Put(playlist("s/index.m3u8", "v1", time.Time{}))
+	c.Put(segment("s/seg1.ts", 10))
+	if _, ok := c.Stale("s/index.m3u8"); ok {
+		t.Fatal("Stale returned a live playlist")
+	}
+	if _, ok := c.Stale("s/seg1.ts"); ok {
+		t.Fatal("Stale returned an immutable segment")
+	}
+	clock.Advance(2 * time.Second)
+	mustMiss(t, c, "s/index.m3u8")
+	e, ok := c.Stale("s/index.m3u8")
+	if !ok || string(e.Body) != "v1" {
+		t.Fatalf("Stale after expiry = %q, %v; want v1", e.Body, ok)
+	}
+	clock.Advance(time.Minute)
+	if _, ok := c.Stale("s/index.m3u8"); ok {
+		t.Fatal("Stale returned a playlist expired for longer than MaxStale")
+	}
+	mustMiss(t, c, "s/index.m3u8")
+	if s := c.Stats(); s.Memory.Entries != 1 { // only the segment is left
+		t.Fatalf("stats %+v: the playlist past MaxStale is still held", s)
+	}
 }

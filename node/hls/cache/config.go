@@ -42,6 +42,12 @@ type Config struct {
 	// the mesh's push updates; shorter costs more origin GETs.
 	MutableTTL time.Duration
 
+	// MaxStale is how long after its expiry a mutable entry is still
+	// kept for Stale (served while the origin is unreachable). Default
+	// 10 min: long enough to ride out an origin restart; a live playlist
+	// older than that lists segments players have long moved past.
+	MaxStale time.Duration
+
 	// FillTimeout bounds each fill run by Fill. The fill runs detached
 	// from any single caller's context (a caller giving up must not fail
 	// the others), so this is what stops a hung origin from holding the
@@ -63,6 +69,7 @@ func DefaultConfig() Config {
 		MaxObjectFraction: 1.0 / 8,
 		DiskBytes:         10 << 30,
 		MutableTTL:        time.Second,
+		MaxStale:          10 * time.Minute,
 		FillTimeout:       10 * time.Second,
 	}
 }
@@ -82,6 +89,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MutableTTL < 0 {
 		errs = append(errs, fmt.Errorf("MutableTTL: %v is negative", c.MutableTTL))
 	}
+	if c.MaxStale < 0 {
+		errs = append(errs, fmt.Errorf("MaxStale: %v is negative", c.MaxStale))
+	}
 	if c.FillTimeout < 0 {
 		errs = append(errs, fmt.Errorf("FillTimeout: %v is negative", c.FillTimeout))
 	}
@@ -100,6 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MutableTTL == 0 {
 		c.MutableTTL = d.MutableTTL
+	}
+	if c.MaxStale == 0 {
+		c.MaxStale = d.MaxStale
 	}
 	if c.FillTimeout == 0 {
 		c.FillTimeout = d.FillTimeout

@@ -124,6 +124,14 @@ func statObject(path string) (fileHeader, fs.FileInfo, error) {
 	return h, info, err
 }
 
+// has reports whether the index has key, without reading it.
+func (d *diskTier) has(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.index.peek(key)
+	return ok
+}
+
 // get reads key's object, if the index has it. A file that turns out corrupt
 // is deleted and reported as a miss.
 func (d *diskTier) get(key string) (Entry, bool) {

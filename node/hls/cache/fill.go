@@ -21,38 +21,70 @@ type FillFunc func(ctx context.Context) (Entry, error)
 // ctx's error; the fill goes on for the others, and its result is cached for
 // later callers.
 func (c *Cache) Fill(ctx context.Context, key string, fill FillFunc) (Entry, error) {
+	e, _, err := c.FillOutcome(ctx, key, fill)
+	return e, err
+}
+
+// Outcome says how FillOutcome got an entry (the Cache-Status header
+// reports it to players).
+type Outcome int
+
+const (
+	Hit       Outcome = iota // it was cached
+	Filled                   // this call ran the fill
+	Collapsed                // this call shared a fill another call started
+)
+
+// FillOutcome is Fill, also saying how the entry was found.
+func (c *Cache) FillOutcome(ctx context.Context, key string, fill FillFunc) (Entry, Outcome, error) {
 	if err := validKey(key); err != nil {
-		return Entry{}, err
+		return Entry{}, Filled, err
 	}
 	if e, ok := c.get(key, true); ok {
-		return e, nil
+		return e, Hit, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return Entry{}, err
+		return Entry{}, Filled, err
 	}
-	ch := c.flight.DoChan(key, func() (any, error) { return c.runFill(ctx, key, fill) })
+	// ran is written by this call's flight only, before the flight's
+	// result is sent on ch: reading it after the receive is ordered.
+	ran, hit := false, false
+	ch := c.flight.DoChan(key, func() (any, error) {
+		ran = true
+		e, found, err := c.runFill(ctx, key, fill)
+		hit = found
+		return e, err
+	})
 	select {
 	case r := <-ch:
-		if r.Err != nil {
-			return Entry{}, r.Err
+		outcome := Collapsed
+		switch {
+		case ran && hit:
+			outcome = Hit
+		case ran:
+			outcome = Filled
 		}
-		return r.Val.(Entry), nil
+		if r.Err != nil {
+			return Entry{}, outcome, r.Err
+		}
+		return r.Val.(Entry), outcome, nil
 	case <-ctx.Done():
-		return Entry{}, ctx.Err()
+		return Entry{}, Collapsed, ctx.Err()
 	}
 }
 
 // runFill is the body of one flight.
-func (c *Cache) runFill(ctx context.Context, key string, fill FillFunc) (Entry, error) {
+// found reports that the re-check found the entry cached after all.
+func (c *Cache) runFill(ctx context.Context, key string, fill FillFunc) (e Entry, found bool, err error) {
 	// Re-check inside the flight: a flight for key may have finished and
 	// stored the entry between this caller's miss and the start of this one.
 	if e, ok := c.get(key, false); ok {
-		return e, nil
+		return e, true, nil
 	}
 	c.fillsMu.Lock()
 	if c.closed {
 		c.fillsMu.Unlock()
-		return Entry{}, ErrClosed
+		return Entry{}, false, ErrClosed
 	}
 	c.fills.Add(1)
 	c.fillsMu.Unlock()
@@ -64,18 +96,18 @@ func (c *Cache) runFill(ctx context.Context, key string, fill FillFunc) (Entry, 
 	defer stop()
 
 	c.fillCount.Add(1)
-	e, err := fill(fctx)
+	e, err = fill(fctx)
 	if err != nil {
 		c.fillErrs.Add(1)
-		return Entry{}, err
+		return Entry{}, false, err
 	}
 	e.Key = key
 	e, err = c.put(e)
 	if err != nil {
 		c.fillErrs.Add(1)
-		return Entry{}, fmt.Errorf("cache: fill of %q: %w", key, err)
+		return Entry{}, false, fmt.Errorf("cache: fill of %q: %w", key, err)
 	}
-	return e, nil
+	return e, false, nil
 }
 
 // Close cancels the fills in flight, waits for them to return, and makes

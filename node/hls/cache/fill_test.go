@@ -184,3 +184,53 @@ func TestCloseStopsFills(t *testing.T) {
 	}
 	c.Close() // idempotent
 }
+
+// FillOutcome tells the caller that ran the fill from one that waited on
+// it and from a cache hit.
+func TestFillOutcome(t *testing.T) {
+	c := newTestCache(t, Config{MemoryBytes: 1 << 20})
+	want := segment("live/seg9.ts", 64)
+	entered, release := make(chan struct{}), make(chan struct{})
+	fill := func(ctx context.Context) (Entry, error) {
+		close(entered)
+		<-release
+		return Entry{Body: want.Body, Meta: want.Meta}, nil
+	}
+	first := make(chan Outcome, 1)
+	go func() {
+		_, o, err := c.FillOutcome(context.Background(), want.Key, fill)
+		if err != nil {
+			t.Error(err)
+		}
+		first <- o
+	}()
+	<-entered // the first caller's fill is running
+	second := make(chan Outcome, 1)
+	go func() {
+		_, o, err := c.FillOutcome(context.Background(), want.Key, func(context.Context) (Entry, error) {
+			return Entry{}, errors.New("second fill ran: not coalesced")
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		second <- o
+	}()
+	// The second caller has missed (counted) and is about to join the
+	// flight; singleflight shows no event for the join itself, so allow a
+	// few more milliseconds (a late joiner would report Hit and fail).
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Stats().Misses < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	time.Sleep(10 * time.Millisecond)
+	close(release)
+	if o := <-first; o != Filled {
+		t.Errorf("first caller: outcome %v, want Filled", o)
+	}
+	if o := <-second; o != Collapsed {
+		t.Errorf("second caller: outcome %v, want Collapsed", o)
+	}
+	if _, o, err := c.FillOutcome(context.Background(), want.Key, fill); err != nil || o != Hit {
+		t.Errorf("third caller: outcome %v, err %v; want Hit", o, err)
+	}
+}

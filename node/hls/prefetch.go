@@ -1,0 +1,145 @@
+package hls
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/relaymesh/relaymesh/mesh/fetch"
+	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/playlist"
+	"github.com/relaymesh/relaymesh/origin"
+)
+
+// Prefetching: when a new live playlist is announced, an edge whose players
+// follow that stream fetches the newly listed segments from the node the
+// streamer pushed them to (which holds them in its cache) before any player
+// asks, so that the players' requests are hits. Edges without players of
+// the stream do nothing: the mesh does not copy every stream everywhere.
+
+// watchWindow is how long after a player last fetched a stream's playlist
+// this edge still counts as having players of it. Players reload the
+// playlist every target duration (seconds); half a minute covers a player
+// that stalled and came back.
+const watchWindow = 30 * time.Second
+
+// prefetchDepth is how many of the newest segments a playlist lists are
+// prefetched: players join at the live edge (hls.js starts three target
+// durations from it), so older ones are rarely asked for.
+const prefetchDepth = 3
+
+// watchList remembers which streams had players here, and when last.
+type watchList struct {
+	mu   sync.Mutex
+	last map[string]time.Time // stream -> last playlist served
+}
+
+// add notes that a player fetched stream's playlist now. Only streams
+// that exist get here (their playlist was served), so the map is bounded
+// by the streams on the origin; entries past the window are pruned as the
+// map grows.
+func (w *watchList) add(stream string) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last == nil {
+		w.last = make(map[string]time.Time)
+	}
+	if len(w.last) >= 1024 {
+		for s, t := range w.last {
+			if now.Sub(t) > watchWindow {
+				delete(w.last, s)
+			}
+		}
+	}
+	w.last[stream] = now
+}
+
+func (w *watchList) has(stream string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.last[stream]
+	return ok && time.Since(t) <= watchWindow
+}
+
+// Watched reports whether players fetched stream's playlist from this edge
+// within the last half minute.
+func (s *Server) Watched(stream string) bool { return s.watched.has(stream) }
+
+// Prefetch fetches the newest segments (and init sections) listed in the
+// playlist body, stored under playlistKey, that this edge has not cached,
+// from the peer at peerAddr: the node that ingested them. It returns how
+// many it fetched. A failed fetch is counted and skipped, not retried
+// elsewhere: prefetching is an optimisation, and a player's request takes
+// the normal fill path. If the peer has evicted a segment it fills it as
+// usual (from its region's owner or the origin); with segments pushed a
+// moment ago that does not happen in practice.
+func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte, peerAddr string) int {
+	if s.cfg.Opener == nil {
+		return 0
+	}
+	p, err := playlist.Parse(body)
+	if err != nil {
+		return 0
+	}
+	segs := p.Segments[max(0, len(p.Segments)-prefetchDepth):]
+	var keys []string
+	for _, uri := range append(append([]string(nil), p.Maps...), segs...) {
+		key, ok := playlist.Resolve(playlistKey, uri)
+		if !ok || !validObjectKey(key) {
+			continue
+		}
+		if _, immutable, ok := KindOf(key); ok && immutable && !s.cfg.Cache.Has(key) {
+			keys = append(keys, key)
+		}
+	}
+	// In parallel: across regions each fetch is a few round trips of
+	// QUIC slow start, and there are at most prefetchDepth+maps of them.
+	var wg sync.WaitGroup
+	var fetched atomic.Int64
+	for _, key := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.prefetchOne(ctx, key, peerAddr) {
+				fetched.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(fetched.Load())
+}
+
+// prefetchOne fills key from the peer at peerAddr unless it is cached by
+// then, and reports whether it did.
+func (s *Server) prefetchOne(ctx context.Context, key, peerAddr string) bool {
+	ctype, _, _ := KindOf(key)
+	_, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
+		e, err := fetch.Fetch(ctx, s.cfg.Opener, peerAddr, key, s.cfg.MaxObjectBytes)
+		e.ContentType = ctype
+		return e, err
+	})
+	if err != nil {
+		s.counters.PrefetchFails.Add(1)
+		s.log.Debug("prefetch failed", "key", key, "peer", peerAddr, "err", err)
+		return false
+	}
+	if outcome == cache.Filled {
+		s.counters.Prefetched.Add(1)
+		return true
+	}
+	return false
+}
+
+// validObjectKey reports whether key ("stream/path") passes the origin's
+// key rules, as keys from requests do.
+func validObjectKey(key string) bool {
+	stream, p, ok := strings.Cut(key, "/")
+	if !ok {
+		return false
+	}
+	_, err := origin.ValidKey(stream, p)
+	return err == nil
+}
