@@ -117,3 +117,12 @@ func (n *Node) HLSCounters() *hls.Counters {
 	}
 	return n.hls.Counters()
 }
+
+// Spooled is how many pushed objects wait in the ingest spool for the
+// origin.
+func (n *Node) Spooled() int {
+	if n.spool == nil {
+		return 0
+	}
+	return n.spool.Len()
+}

@@ -292,6 +292,9 @@ func (n *Node) HTTPURL() string { return "http://" + n.httpAddr }
 // MeshAddr is the UDP address of the node's QUIC endpoint.
 func (n *Node) MeshAddr() netip.AddrPort { return n.meshAddr }
 
+// Config is the node's configuration, as it started with it.
+func (n *Node) Config() config.Config { return n.cfg }
+
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Node.Name }
 

@@ -76,8 +76,11 @@ type Mesh struct {
 	opts    Options
 	log     *slog.Logger
 	origin  *devs3.Server
-	nodes   []*node.Node
 	dataDir string
+
+	mu      sync.Mutex      // guards nodes (Restart replaces one)
+	nodes   []*node.Node    // start order
+	ids     []*pki.Identity // each node's certificate, kept for Restart
 	tempDir bool
 	once    sync.Once
 
@@ -149,6 +152,7 @@ func Start(opts Options) (m *Mesh, err error) {
 				return m, fmt.Errorf("devmesh: start %s: %w", cfg.Node.Name, err)
 			}
 			m.nodes = append(m.nodes, n)
+			m.ids = append(m.ids, id)
 			seeds = append(seeds, n.MeshAddr().String())
 			i++
 		}
@@ -235,7 +239,40 @@ func (m *Mesh) startDemo() error {
 }
 
 // Nodes returns the running nodes in start order (regions.All order).
-func (m *Mesh) Nodes() []*node.Node { return m.nodes }
+func (m *Mesh) Nodes() []*node.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]*node.Node(nil), m.nodes...)
+}
+
+// Restart stops node i gracefully and starts it again as an operator
+// restarting the process would: same name, certificate, data directory
+// (spool, disk cache) and addresses, seeded with the other nodes.
+func (m *Mesh) Restart(ctx context.Context, i int) (*node.Node, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if i < 0 || i >= len(m.nodes) {
+		return nil, fmt.Errorf("devmesh: no node %d", i)
+	}
+	old := m.nodes[i]
+	cfg := old.Config()
+	cfg.HTTP.Listen, cfg.Mesh.Listen = old.HTTPAddr(), old.MeshAddr().String()
+	cfg.Mesh.Seeds = nil
+	for k, n := range m.nodes {
+		if k != i {
+			cfg.Mesh.Seeds = append(cfg.Mesh.Seeds, n.MeshAddr().String())
+		}
+	}
+	if err := old.Shutdown(ctx); err != nil {
+		return nil, fmt.Errorf("devmesh: stop %s: %w", cfg.Node.Name, err)
+	}
+	n, err := node.Start(cfg, node.Options{Identity: m.ids[i], Logger: m.log})
+	if err != nil {
+		return nil, fmt.Errorf("devmesh: restart %s: %w", cfg.Node.Name, err)
+	}
+	m.nodes[i] = n
+	return n, nil
+}
 
 // OriginGets is how many object GETs the embedded origin has answered
 // (0 with an external origin).
@@ -259,9 +296,10 @@ func (m *Mesh) OriginEndpoint() string {
 func (m *Mesh) Shutdown(ctx context.Context) error {
 	var err error
 	m.once.Do(func() {
-		errs := make([]error, len(m.nodes))
+		nodes := m.Nodes()
+		errs := make([]error, len(nodes))
 		var wg sync.WaitGroup
-		for i, n := range m.nodes {
+		for i, n := range nodes {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -286,11 +324,12 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 
 // PrintSummary writes what a person needs to use the mesh.
 func (m *Mesh) PrintSummary(w io.Writer) {
+	nodes := m.Nodes()
 	wan := "off"
 	if m.opts.WAN {
 		wan = "on (delays from the regions latency model)"
 	}
-	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(m.nodes), wan)
+	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(nodes), wan)
 	if m.origin != nil {
 		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q\n\n", m.origin.Endpoint(), m.opts.Bucket)
 	} else {
@@ -298,12 +337,12 @@ func (m *Mesh) PrintSummary(w io.Writer) {
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)\tDEMO STREAM")
-	for _, n := range m.nodes {
+	for _, n := range nodes {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s/hls/%s\n", n.Region(), n.Name(), n.HTTPURL(), n.MeshAddr(), n.HTTPURL(), m.demo.PlaylistKey())
 	}
 	_ = tw.Flush()
-	if len(m.nodes) > 0 {
-		first, last := m.nodes[0], m.nodes[len(m.nodes)-1]
+	if len(nodes) > 0 {
+		first, last := nodes[0], nodes[len(nodes)-1]
 		u := first.HTTPURL()
 		fmt.Fprintf(w, "\ntry:\n  curl %s/v1/mesh\n  curl '%s/v1/edges?region=frankfurt'\n  curl %s/metrics\n", u, u, u)
 		fmt.Fprintf(w, "\nchat: ws://%s/v1/chat/ws?room=lobby (any node; protocol in docs/chat-protocol.md)\n", first.HTTPAddr())
