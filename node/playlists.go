@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
@@ -71,15 +73,12 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 	defer s.Close()
 	_ = s.SetReadDeadline(time.Now().Add(announceTimeout))
 	data, err := io.ReadAll(io.LimitReader(s, maxAnnounce+1))
-	var a playlistAnnounce
-	if err != nil || len(data) > maxAnnounce || json.Unmarshal(data, &a) != nil {
+	if err != nil {
 		return
 	}
-	stream, path, ok := strings.Cut(a.Key, "/")
-	if !ok || !strings.HasSuffix(path, ".m3u8") {
-		return
-	}
-	if _, err := origin.ValidKey(stream, path); err != nil {
+	a, stream, err := parseAnnouncement(data)
+	if err != nil {
+		n.log.Debug("dropping a playlist announcement", "peer", s.PeerName(), "err", err)
 		return
 	}
 	_ = n.hlsCache.Put(cache.Entry{Key: a.Key, Body: a.Body, Meta: cache.Meta{
@@ -107,6 +106,29 @@ func (n *Node) memberMeshAddr(name string) string {
 		}
 	}
 	return ""
+}
+
+// parseAnnouncement decodes and checks an announcement: a valid playlist
+// key and a body that is a playlist. It returns the key's stream.
+func parseAnnouncement(data []byte) (playlistAnnounce, string, error) {
+	var a playlistAnnounce
+	if len(data) > maxAnnounce {
+		return a, "", fmt.Errorf("announcement of %d bytes is over %d", len(data), maxAnnounce)
+	}
+	if err := json.Unmarshal(data, &a); err != nil {
+		return a, "", fmt.Errorf("announcement: %w", err)
+	}
+	stream, path, ok := strings.Cut(a.Key, "/")
+	if !ok || !strings.HasSuffix(path, ".m3u8") {
+		return a, "", fmt.Errorf("announcement: %q is not a playlist key", a.Key)
+	}
+	if _, err := origin.ValidKey(stream, path); err != nil {
+		return a, "", fmt.Errorf("announcement: %w", err)
+	}
+	if _, err := playlist.Parse(a.Body); err != nil {
+		return a, "", fmt.Errorf("announcement of %s: %w", a.Key, err)
+	}
+	return a, stream, nil
 }
 
 // PlaylistUpdates is how many announced playlists this node applied.
