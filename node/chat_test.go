@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -82,7 +83,7 @@ func TestChatBadInput(t *testing.T) {
 	// A flood from one address: the burst passes, the rest is refused.
 	accepted, limited := 0, 0
 	for i := 0; i < 10; i++ {
-		if err := bad.Publish(ctx, "flood", "f"); err != nil {
+		if err := bad.Publish(ctx, "flood", fmt.Sprintf("f%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,4 +291,58 @@ func TestNATSClientPortForBackends(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPublishRetryWithSameNonceIsStoredOnce: a publish retried with the
+// same nonce (as a client does after an `internal` error or a lost ack)
+// is acknowledged with the first one's id and stored once; other nonces,
+// publishes without a nonce and other users' equal nonces are distinct.
+func TestPublishRetryWithSameNonceIsStoredOnce(t *testing.T) {
+	n := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := dialSynced(ctx, t, n.HTTPURL(), "retry")
+	b := dialSynced(ctx, t, n.HTTPURL(), "retry")
+	publish := func(f *fan.Fan, text, nonce string) wire.Ack {
+		t.Helper()
+		if err := f.Publish(ctx, text, nonce); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			switch fr := nextFrame(ctx, t, f).(type) {
+			case wire.Ack:
+				return fr
+			case wire.Error:
+				t.Fatalf("publish %q: %+v", text, fr)
+			}
+		}
+	}
+	first := publish(a, "hello", "c-1")
+	again := publish(a, "hello", "c-1")
+	if again.ID != first.ID || !again.TS.Equal(first.TS) {
+		t.Errorf("retry acked as %v at %v; want the first ack %v at %v", again.ID, again.TS, first.ID, first.TS)
+	}
+	other := publish(a, "hello", "c-2")
+	plain1, plain2 := publish(a, "no nonce", ""), publish(a, "no nonce", "")
+	fromB := publish(b, "hello", "c-1") // another (anonymous) user
+	ids := map[wire.ID]bool{first.ID: true, other.ID: true, plain1.ID: true, plain2.ID: true, fromB.ID: true}
+	if len(ids) != 5 {
+		t.Errorf("acks %v %v %v %v %v: want 5 distinct ids", first.ID, other.ID, plain1.ID, plain2.ID, fromB.ID)
+	}
+	// History is fed asynchronously, in publish order: once the last
+	// message is in, everything before it is.
+	var hist wire.History
+	eventually(t, 10*time.Second, "the last message reaches the history", func() (bool, string) {
+		hist = wire.History{}
+		getJSON(t, n.HTTPURL()+"/v1/rooms/retry/history?limit=50", &hist)
+		for _, m := range hist.Messages {
+			if m.ID == fromB.ID {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d messages", len(hist.Messages))
+	})
+	if len(hist.Messages) != 5 {
+		t.Fatalf("history holds %d messages, want 5 (the retry stored once)", len(hist.Messages))
+	}
 }

@@ -2,6 +2,8 @@ package chat
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -221,7 +223,7 @@ func (s *session) publish(f wire.ClientFrame) {
 	m := wire.Message{Room: s.room, User: s.who.User, Text: f.Text,
 		TS: time.Now().UTC().Truncate(time.Millisecond), Region: s.svc.cfg.Region}
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	stored, err := s.svc.store.publish(ctx, m)
+	stored, err := s.svc.store.publish(ctx, m, dedupID(s.room, s.who.User, f.Nonce))
 	cancel()
 	if err != nil {
 		s.log.Warn("publish failed", "err", err)
@@ -230,6 +232,17 @@ func (s *session) publish(f wire.ClientFrame) {
 	}
 	s.svc.metrics.published.Add(1)
 	s.sendFrame(wire.Ack{Nonce: f.Nonce, ID: stored.ID, TS: stored.TS})
+}
+
+// dedupID is the publish's idempotency key: the same nonce from the same
+// user in the same room names the same message. Hashed, because nonces may
+// hold characters a NATS header may not. Empty without a nonce.
+func dedupID(room, user, nonce string) string {
+	if nonce == "" {
+		return ""
+	}
+	h := sha256.Sum256([]byte(room + "\x00" + user + "\x00" + nonce))
+	return hex.EncodeToString(h[:16])
 }
 
 // clientIP is the peer address of the request. X-Forwarded-For is not

@@ -66,6 +66,7 @@ func openStore(ctx context.Context, js jetstream.JetStream, self string, retenti
 		Discard:     jetstream.DiscardOld,
 		DenyDelete:  true,
 		DenyPurge:   true,
+		Duplicates:  dedupWindow,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chat: create %s stream: %w", originStream, err)
@@ -125,10 +126,21 @@ func (s *store) syncSources(ctx context.Context, members []string) error {
 // not match: someone else (a previous run) wrote in between.
 var errConflict = errors.New("sequence conflict")
 
+// dedupWindow is how long ORIGIN remembers a publish's dedup id: a
+// client retrying an unanswered publish with the same nonce within it gets
+// the original message's ack instead of posting it twice.
+const dedupWindow = 2 * time.Minute
+
 // publish stores a message at this node and returns it with its id. Ids
 // are assigned before storing and enforced with an expected-last-sequence
 // check, so the id inside the message always equals its ORIGIN sequence.
-func (s *store) publish(ctx context.Context, m wire.Message) (wire.Message, error) {
+//
+// dedupID, if not empty, makes the publish idempotent: JetStream checks it
+// (Nats-Msg-Id) before the expected sequence, so a second publish with the
+// same dedupID within dedupWindow stores nothing and publish returns the
+// message stored the first time. That is what makes retrying safe when a
+// publish timed out after the server had stored it.
+func (s *store) publish(ctx context.Context, m wire.Message, dedupID string) (wire.Message, error) {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
@@ -137,8 +149,14 @@ func (s *store) publish(ctx context.Context, m wire.Message) (wire.Message, erro
 		if err != nil {
 			return m, err
 		}
-		_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: originSubject(s.self, m.Room), Data: data},
-			jetstream.WithExpectLastSequence(s.lastSeq))
+		opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequence(s.lastSeq)}
+		if dedupID != "" {
+			opts = append(opts, jetstream.WithMsgID(dedupID))
+		}
+		ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: originSubject(s.self, m.Room), Data: data}, opts...)
+		if err == nil && ack.Duplicate {
+			return s.stored(ctx, ack.Sequence)
+		}
 		if err == nil {
 			s.lastSeq++
 			return m, nil
@@ -159,6 +177,23 @@ func (s *store) publish(ctx context.Context, m wire.Message) (wire.Message, erro
 		s.lastSeq = info.State.LastSeq
 	}
 	return m, fmt.Errorf("chat: store message: %w", errConflict)
+}
+
+// stored reads the message stored at seq in ORIGIN.
+func (s *store) stored(ctx context.Context, seq uint64) (wire.Message, error) {
+	st, err := s.js.Stream(ctx, originStream)
+	if err != nil {
+		return wire.Message{}, fmt.Errorf("chat: read stored message %d: %w", seq, err)
+	}
+	raw, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return wire.Message{}, fmt.Errorf("chat: read stored message %d: %w", seq, err)
+	}
+	var m wire.Message
+	if err := json.Unmarshal(raw.Data, &m); err != nil {
+		return wire.Message{}, fmt.Errorf("chat: stored message %d: %w", seq, err)
+	}
+	return m, nil
 }
 
 // Stalled sources. JetStream repairs a stalled source on its own, but only
