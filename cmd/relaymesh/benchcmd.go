@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,25 +12,37 @@ import (
 	"syscall"
 
 	"github.com/relaymesh/relaymesh/node/chat/bench"
+	hlsbench "github.com/relaymesh/relaymesh/node/hls/bench"
 )
 
-const benchUsage = `usage: relaymesh bench chat [flags]
+const benchUsage = `usage: relaymesh bench chat|hls [flags]
 
-Opens many chat fans on a running mesh (e.g. 'relaymesh dev --chat-rate 100000'),
-publishes at a set rate, and reports delivery latency and losses per region pair.
-Run 'relaymesh bench chat --help' for the flags.
+Load-tests a running mesh (e.g. 'relaymesh dev'):
+
+  chat   opens many chat fans, publishes at a set rate, and reports delivery
+         latency and losses per region pair ('relaymesh dev --chat-rate 100000'
+         first: every local fan shares one IP)
+  hls    runs many HLS players on a live stream and reports requests and bytes
+         per second, time to first byte, cache hits, origin GETs per segment,
+         errors, and segments players missed or got late
+
+Run 'relaymesh bench chat --help' or 'relaymesh bench hls --help' for the flags.
 `
 
 func runBench(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "chat" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+	if len(args) > 0 {
+		switch args[0] {
+		case "chat":
+			return runBenchChat(args[1:], stdout, stderr)
+		case "hls":
+			return runBenchHLS(args[1:], stdout, stderr)
+		case "-h", "--help", "help":
 			fmt.Fprint(stdout, benchUsage)
 			return 0
 		}
-		fmt.Fprint(stderr, benchUsage)
-		return 2
 	}
-	return runBenchChat(args[1:], stdout, stderr)
+	fmt.Fprint(stderr, benchUsage)
+	return 2
 }
 
 func runBenchChat(args []string, stdout, stderr io.Writer) int {
@@ -115,6 +128,111 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 		return 1
 	case rep.Total.Delivered == 0:
 		fmt.Fprintln(stderr, "relaymesh bench chat: no measured message was delivered")
+		return 1
+	}
+	return 0
+}
+
+func runBenchHLS(args []string, stdout, stderr io.Writer) int {
+	const name = "relaymesh bench hls"
+	cfg := hlsbench.DefaultConfig()
+	fs := newFlagSet("bench hls", "bench hls [flags]", stderr)
+	nodes := fs.String("nodes", "", "comma-separated base URLs of the nodes players use (default: the alive members listed by --discover)")
+	discover := fs.String("discover", "http://127.0.0.1:8081", "node to ask for the mesh (GET /v1/mesh) when --nodes is not given")
+	fs.IntVar(&cfg.Players, "players", cfg.Players, "players (one connection each), spread round-robin over the nodes")
+	fs.StringVar(&cfg.Stream, "stream", cfg.Stream, "stream to play: /hls/STREAM/PLAYLIST")
+	fs.StringVar(&cfg.Playlist, "playlist", cfg.Playlist, "playlist to load; a master playlist is followed to its first variant")
+	fs.DurationVar(&cfg.Ramp, "ramp", cfg.Ramp, "spread the players' starts over this long (about one target duration spreads their reloads)")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long every player plays after the ramp")
+	fs.DurationVar(&cfg.RequestTimeout, "timeout", cfg.RequestTimeout, "bound on one request, body included")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
+		return 2
+	}
+	err := cfg.Validate()
+	bases := splitList(*nodes)
+	if *nodes == "" {
+		bases = nil
+		err = errors.Join(err, hlsbench.ValidNodeURL(*discover))
+	} else if len(bases) == 0 {
+		err = errors.Join(err, fmt.Errorf("--nodes %q lists no node", *nodes))
+	}
+	for _, b := range bases {
+		err = errors.Join(err, hlsbench.ValidNodeURL(b))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if soft, err := bench.RaiseFileLimit(cfg.Players + 100); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, strings.ReplaceAll(err.Error(), "fan", "player"))
+		return 1
+	} else if soft > 0 && !*quiet {
+		fmt.Fprintf(stderr, "bench: open file limit %d\n", soft)
+	}
+
+	// Players use the given nodes; origin fills are scraped from every
+	// alive node, since a miss may be filled by another node (its owner).
+	if len(bases) > 0 {
+		m, err := bench.Describe(ctx, nil, bases)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+		cfg.Nodes = m.Nodes
+		if all, err := bench.Discover(ctx, nil, bases[0]); err == nil {
+			cfg.MetricsNodes = all.Nodes
+		} else if !*quiet {
+			fmt.Fprintf(stderr, "bench: warning: %v; scraping only the given nodes\n", err)
+		}
+	} else {
+		m, err := bench.Discover(ctx, nil, *discover)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+		cfg.Nodes, cfg.MetricsNodes = m.Nodes, m.Nodes
+	}
+	if !*quiet {
+		for _, n := range cfg.Nodes {
+			fmt.Fprintf(stderr, "bench: node %s (%s) at %s\n", n.Name, n.Region, n.URL)
+		}
+	}
+
+	rep, err := hlsbench.Run(ctx, cfg)
+	if rep == nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if werr := enc.Encode(rep); werr != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, werr)
+			return 1
+		}
+	} else if werr := rep.WriteText(stdout); werr != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, werr)
+		return 1
+	}
+	switch {
+	case err != nil: // interrupted: the report covers the run until then
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	case rep.Playback.Received == 0:
+		fmt.Fprintf(stderr, "%s: no player received a segment (is /hls/%s/%s served?)\n", name, cfg.Stream, cfg.Playlist)
 		return 1
 	}
 	return 0

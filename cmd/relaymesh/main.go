@@ -26,7 +26,7 @@ usage:
   relaymesh dev [flags]             run a complete local mesh (one node per region)
   relaymesh config check FILE...    validate node config files
   relaymesh certs ca|node [flags]   create the cluster CA and node certificates
-  relaymesh bench chat [flags]      load-test chat on a running mesh
+  relaymesh bench chat|hls [flags]  load-test chat or HLS on a running mesh
   relaymesh version                 print the version
 
 Run 'relaymesh COMMAND --help' for the flags of a command.
