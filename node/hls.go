@@ -34,6 +34,7 @@ func (n *Node) startHLS() error {
 		// miss answers 504 promptly when the origin is down.
 		FillTimeout: o.Timeout + time.Second,
 		Logger:      n.log.With("component", "hls-cache"),
+		Supersedes:  hls.PlaylistSupersedes,
 	}
 	if h.CacheDisk > 0 {
 		cc.Dir, cc.DiskBytes = filepath.Join(n.cfg.Node.DataDir, "hls-cache"), int64(h.CacheDisk)

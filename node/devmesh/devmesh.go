@@ -49,6 +49,9 @@ type Options struct {
 	// Origin, if set, replaces the embedded S3 origin (tests point the mesh
 	// at a real MinIO server with it).
 	Origin *config.Origin
+	// ShieldRegion, if set, is every node's hls.shield_region: the whole
+	// mesh then makes one origin GET per segment.
+	ShieldRegion string
 	// StreamKey is the ingest key of the streams "live" (for the user's own
 	// pushes) and "demo". Empty generates a random one.
 	StreamKey string
@@ -175,6 +178,7 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Origin = m.originConfig()
 	cfg.Log.Format = "text"
 	cfg.Ingest.StreamKeys = map[string]string{LiveStream: o.StreamKey, DemoStream: o.StreamKey}
+	cfg.HLS.ShieldRegion = o.ShieldRegion
 	if o.ChatRate > 0 {
 		cfg.Chat.RatePerSecond = o.ChatRate
 		cfg.Chat.RateBurst = max(cfg.Chat.RateBurst, int(o.ChatRate))

@@ -121,8 +121,9 @@ func (c *Cache) mayServeStale(e Entry, now time.Time) bool {
 }
 
 // Put stores e, replacing what is stored under e.Key, with two exceptions:
-// a mutable entry older (by Stored) than the live mutable entry it would
-// replace is ignored, and so is a mutable entry already expired. Put sets
+// a mutable entry that does not supersede the live mutable entry it would
+// replace (Config.Supersedes) is ignored, and so is a mutable entry
+// already expired. Put sets
 // Size, and Stored and Expires when zero (see Meta). Immutable entries are
 // also written to the disk tier, synchronously; a failure there is logged
 // and counted in Stats, not returned: the entry is cached, only less widely.
@@ -149,7 +150,7 @@ func (c *Cache) put(e Entry) (Entry, error) {
 
 	c.mu.Lock()
 	switch old, ok := c.mem.peek(e.Key); {
-	case !e.Immutable && ok && !old.Immutable && old.live(now) && old.Stored.After(e.Stored):
+	case !e.Immutable && ok && !old.Immutable && old.live(now) && !c.cfg.Supersedes(old, e):
 		c.mu.Unlock()
 		return old, nil // a newer version is already here
 	case !e.live(now):

@@ -54,6 +54,13 @@ type Config struct {
 	// flight forever. Default 10 s.
 	FillTimeout time.Duration
 
+	// Supersedes reports whether a new version of a mutable entry may
+	// replace the live one cached: Put keeps old otherwise. Default: new
+	// is not older by Stored. Live playlists need better: versions come
+	// from different clocks (the ingest node's announcement, this node's
+	// origin fill), so the HLS server compares what the playlists list.
+	Supersedes func(old, new Entry) bool
+
 	// Logger receives disk-tier warnings. Default: discard.
 	Logger *slog.Logger
 
@@ -117,6 +124,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FillTimeout == 0 {
 		c.FillTimeout = d.FillTimeout
 	}
+	if c.Supersedes == nil {
+		c.Supersedes = NotOlder
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -125,3 +135,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
+
+// NotOlder is the default Supersedes: new replaces old unless old was
+// stored later.
+func NotOlder(old, new Entry) bool { return !old.Stored.After(new.Stored) }

@@ -46,6 +46,10 @@ type Playlist struct {
 	Ended bool
 }
 
+// Next is the media sequence number the next segment added to the
+// playlist will have: how far a live playlist has got.
+func (p Playlist) Next() uint64 { return p.MediaSequence + uint64(len(p.Segments)) }
+
 // ErrNotPlaylist is returned for input that does not start with #EXTM3U,
 // or is larger than MaxBytes.
 var ErrNotPlaylist = errors.New("playlist: not an HLS playlist")
