@@ -105,6 +105,11 @@ func TestServesPlaylistsAndSegments(t *testing.T) {
 	if resp, _ = f.do(t, "GET", "/hls/live/seg0.ts", map[string]string{"Range": "bytes=5000-6000"}); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Fatalf("unsatisfiable range: %d", resp.StatusCode)
 	}
+	for _, bad := range []string{"bytes=abc", "bytes=20-10", "bytes=--5", "bytes=1-2-3", "bytes=0-1,,x"} {
+		if resp, _ = f.do(t, "GET", "/hls/live/seg0.ts", map[string]string{"Range": bad}); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("malformed range %q: %d, want 416", bad, resp.StatusCode)
+		}
+	}
 	if resp, _ = f.do(t, "GET", "/hls/live/seg0.ts", map[string]string{"If-None-Match": etag}); resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("conditional: %d", resp.StatusCode)
 	}
