@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +117,24 @@ func startMesh(t *testing.T, opts Options) *Mesh {
 		}
 	})
 	return m
+}
+
+// ingest sends a streamer's request (PUT or DELETE of /ingest/live/PATH)
+// to n with the mesh's stream key, and fails the test unless n answers
+// want.
+func ingest(t *testing.T, m *Mesh, n *node.Node, method, path, body string, want int) {
+	t.Helper()
+	req, err := http.NewRequest(method, n.HTTPURL()+"/ingest/"+LiveStream+"/"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+m.StreamKey())
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s on %s: %d (%s), want %d", method, path, n.Name(), resp.StatusCode, resp.Header.Get("X-Relaymesh-Ingest"), want)
+	}
 }

@@ -57,16 +57,7 @@ func TestOriginOutageThroughTheWholeMesh(t *testing.T) {
 	var acked []write // in acknowledgement order
 	send := func(method, path, body string, want int) {
 		t.Helper()
-		req, _ := http.NewRequest(method, seoul.HTTPURL()+"/ingest/live/"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+m.StreamKey())
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Fatalf("%s %s: %d (%s), want %d", method, path, resp.StatusCode, resp.Header.Get("X-Relaymesh-Ingest"), want)
-		}
+		ingest(t, m, seoul, method, path, body, want)
 		acked = append(acked, write{method, "live/" + path})
 	}
 	segBody := func(n int) string { return strings.Repeat(fmt.Sprintf("segment %d ", n), 2000) }

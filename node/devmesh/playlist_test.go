@@ -3,7 +3,6 @@ package devmesh
 import (
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,18 +26,7 @@ func TestPlaylistUpdatesReachEveryEdge(t *testing.T) {
 	nodes := m.Nodes()
 	seoul := nodes[0]
 	hc := &http.Client{Timeout: 5 * time.Second}
-	push := func(body string) {
-		req, _ := http.NewRequest("PUT", seoul.HTTPURL()+"/ingest/live/index.m3u8", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+m.StreamKey())
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("push: %d", resp.StatusCode)
-		}
-	}
+	push := func(body string) { ingest(t, m, seoul, "PUT", "index.m3u8", body, http.StatusCreated) }
 	get := func(url string) string {
 		resp, err := hc.Get(url)
 		if err != nil {

@@ -34,19 +34,7 @@ func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 		return true
 	})
 	hc := &http.Client{Timeout: 5 * time.Second}
-	push := func(path, body string) {
-		t.Helper()
-		req, _ := http.NewRequest("PUT", seoul.HTTPURL()+"/ingest/live/"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+m.StreamKey())
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("push %s: %d", path, resp.StatusCode)
-		}
-	}
+	push := func(path, body string) { t.Helper(); ingest(t, m, seoul, "PUT", path, body, http.StatusCreated) }
 	get := func(n *node.Node, path string) (string, http.Header) {
 		t.Helper()
 		resp, err := hc.Get(n.HTTPURL() + "/hls/live/" + path)
