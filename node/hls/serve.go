@@ -1,9 +1,9 @@
 // Package hls serves HLS playlists and media to players from the edge's
-// cache (node/hls/cache), filling misses from the origin.
-//
-// This is the single-edge path: every miss goes to the origin. Mesh-wide
-// coalescing (region owners fetching for their peers over QUIC), ingest
-// and event-driven playlists build on it.
+// cache (node/hls/cache). A miss is filled once per node, from the key's
+// owner edge in the region, the shield region's owner or the origin
+// (mesh.go); edges with players prefetch segments that the ingest node
+// announces (prefetch.go); expired playlists are served stale while the
+// origin is unreachable. docs/hls.md has the design.
 package hls
 
 import (
@@ -152,22 +152,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, stale, ctype, immutable, fmt.Sprintf("%s; hit; ttl=%d; detail=origin-unavailable", s.cfg.CacheName, ttl))
 		return
 	}
-	switch {
-	case errors.Is(err, origin.ErrNotFound):
-		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
-		return
-	case errors.Is(err, origin.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		httpError(w, http.StatusGatewayTimeout, "origin_unavailable", "origin unavailable and not cached here")
-		return
-	case errors.Is(err, errTooLarge):
-		httpError(w, http.StatusBadGateway, "too_large", err.Error())
-		return
-	case err != nil:
-		if r.Context().Err() != nil {
-			return // the player went away
-		}
-		s.log.Warn("hls fill failed", "key", key, "err", err)
-		httpError(w, http.StatusBadGateway, "origin_error", "origin error")
+	if err != nil {
+		s.fillFailed(w, r, key, err)
 		return
 	}
 	if !immutable {
@@ -181,6 +167,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		status = s.cfg.CacheName + "; fwd=miss; collapsed"
 	}
 	s.serve(w, r, e, ctype, immutable, status)
+}
+
+// fillFailed answers a request whose fill failed with err.
+func (s *Server) fillFailed(w http.ResponseWriter, r *http.Request, key string, err error) {
+	switch {
+	case errors.Is(err, origin.ErrNotFound):
+		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
+	case errors.Is(err, origin.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		httpError(w, http.StatusGatewayTimeout, "origin_unavailable", "origin unavailable and not cached here")
+	case errors.Is(err, errTooLarge):
+		httpError(w, http.StatusBadGateway, "too_large", err.Error())
+	case r.Context().Err() != nil:
+		// the player went away
+	default:
+		s.log.Warn("hls fill failed", "key", key, "err", err)
+		httpError(w, http.StatusBadGateway, "origin_error", "origin error")
+	}
 }
 
 // serve writes entry e as the answer to r; cacheStatus is the value of
