@@ -11,7 +11,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
+	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
 	hlsbench "github.com/relaymesh/relaymesh/node/hls/bench"
 )
 
@@ -46,7 +47,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 }
 
 func runBenchChat(args []string, stdout, stderr io.Writer) int {
-	cfg := bench.DefaultConfig()
+	cfg := chatbench.DefaultConfig()
 	fs := newFlagSet("bench chat", "bench chat [flags]", stderr)
 	nodes := fs.String("nodes", "", "comma-separated base URLs of the nodes to use (default: the alive members listed by --discover)")
 	discover := fs.String("discover", "http://127.0.0.1:8081", "node to ask for the mesh (GET /v1/mesh) when --nodes is not given")
@@ -80,7 +81,7 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if soft, err := bench.RaiseFileLimit(cfg.Fans + 100); err != nil {
+	if soft, err := benchkit.RaiseFileLimit(cfg.Fans + 100); err != nil {
 		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
 		return 1
 	} else if soft > 0 && !*quiet {
@@ -89,9 +90,9 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 
 	var err error
 	if *nodes != "" {
-		cfg.Mesh, err = bench.Describe(ctx, nil, splitList(*nodes))
+		cfg.Mesh, err = chatbench.Describe(ctx, nil, splitList(*nodes))
 	} else {
-		cfg.Mesh, err = bench.Discover(ctx, nil, *discover)
+		cfg.Mesh, err = chatbench.Discover(ctx, nil, *discover)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
@@ -106,19 +107,12 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	rep, err := bench.Run(ctx, cfg)
+	rep, err := chatbench.Run(ctx, cfg)
 	if rep == nil {
 		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(rep); werr != nil {
-			fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", werr)
-			return 1
-		}
-	} else if werr := rep.WriteText(stdout); werr != nil {
+	if werr := writeReport(stdout, rep, *asJSON); werr != nil {
 		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", werr)
 		return 1
 	}
@@ -176,8 +170,8 @@ func runBenchHLS(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if soft, err := bench.RaiseFileLimit(cfg.Players + 100); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, strings.ReplaceAll(err.Error(), "fan", "player"))
+	if soft, err := benchkit.RaiseFileLimit(cfg.Players + 100); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	} else if soft > 0 && !*quiet {
 		fmt.Fprintf(stderr, "bench: open file limit %d\n", soft)
@@ -186,19 +180,19 @@ func runBenchHLS(args []string, stdout, stderr io.Writer) int {
 	// Players use the given nodes; origin fills are scraped from every
 	// alive node, since a miss may be filled by another node (its owner).
 	if len(bases) > 0 {
-		m, err := bench.Describe(ctx, nil, bases)
+		m, err := benchkit.Describe(ctx, nil, bases)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 			return 1
 		}
 		cfg.Nodes = m.Nodes
-		if all, err := bench.Discover(ctx, nil, bases[0]); err == nil {
+		if all, err := benchkit.Discover(ctx, nil, bases[0]); err == nil {
 			cfg.MetricsNodes = all.Nodes
 		} else if !*quiet {
 			fmt.Fprintf(stderr, "bench: warning: %v; scraping only the given nodes\n", err)
 		}
 	} else {
-		m, err := bench.Discover(ctx, nil, *discover)
+		m, err := benchkit.Discover(ctx, nil, *discover)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 			return 1
@@ -216,14 +210,7 @@ func runBenchHLS(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if werr := enc.Encode(rep); werr != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", name, werr)
-			return 1
-		}
-	} else if werr := rep.WriteText(stdout); werr != nil {
+	if werr := writeReport(stdout, rep, *asJSON); werr != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, werr)
 		return 1
 	}
@@ -236,6 +223,16 @@ func runBenchHLS(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writeReport prints rep as indented JSON or as text.
+func writeReport(w io.Writer, rep interface{ WriteText(io.Writer) error }, asJSON bool) error {
+	if !asJSON {
+		return rep.WriteText(w)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

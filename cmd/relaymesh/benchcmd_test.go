@@ -94,4 +94,9 @@ func TestBenchHLSAgainstAFakeNode(t *testing.T) {
 		rep.Origin.Scraped != 1 || rep.Origin.PerSegment == nil || *rep.Origin.PerSegment != 0 {
 		t.Errorf("report:\n%s", out)
 	}
+	code, out, errs = runCmd(t, "bench", "hls", "--nodes", srv.URL, "--players", "1", "--ramp", "0s", "--duration", "100ms", "--quiet")
+	if code != 0 || errs != "" || !strings.HasPrefix(out, "relaymesh bench hls: 1 players on 1 nodes") ||
+		!strings.Contains(out, "\nbench process: cpu ") {
+		t.Errorf("text report: exit %d, stderr %q, stdout:\n%s", code, errs, out)
+	}
 }

@@ -14,9 +14,9 @@
 //	drain    no more publishing; wait for the measured messages still on their way
 //	close    close every connection with a close handshake
 //
-// Latency is recorded in log-linear histograms (see Histogram) per region
-// pair, sharded by fan and merged at the end, so memory does not grow with
-// the number of messages.
+// Latency is recorded in log-linear histograms (benchkit.Histogram) per
+// region pair, sharded by fan and merged at the end, so memory does not grow
+// with the number of messages.
 package bench
 
 import (
@@ -36,7 +36,7 @@ type Config struct {
 	// the chat tree, used for the model latency column. Required.
 	Mesh Mesh
 	// Fans is how many WebSocket clients to open. Each is a socket (a file
-	// descriptor) in this process; see RaiseFileLimit.
+	// descriptor) in this process; see benchkit.RaiseFileLimit.
 	Fans int
 	// Rooms is how many rooms the fans are spread over. Every fan of a room
 	// receives every message of the room, so deliveries per second are

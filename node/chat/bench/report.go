@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -20,14 +21,14 @@ type Report struct {
 	Interrupted bool      `json:"interrupted,omitempty"`
 
 	// The run as configured.
-	Nodes        []Node  `json:"nodes"`
-	Fans         int     `json:"fans"`
-	Rooms        int     `json:"rooms"`
-	RoomPrefix   string  `json:"room_prefix"`
-	Publishers   int     `json:"publishers"`
-	Rate         float64 `json:"rate"`
-	WarmupSecs   float64 `json:"warmup_s"`
-	DurationSecs float64 `json:"duration_s"` // measured phase, as it ran
+	Nodes        []benchkit.Node `json:"nodes"`
+	Fans         int             `json:"fans"`
+	Rooms        int             `json:"rooms"`
+	RoomPrefix   string          `json:"room_prefix"`
+	Publishers   int             `json:"publishers"`
+	Rate         float64         `json:"rate"`
+	WarmupSecs   float64         `json:"warmup_s"`
+	DurationSecs float64         `json:"duration_s"` // measured phase, as it ran
 
 	// Connect phase.
 	Connected       int     `json:"connected"`
@@ -58,8 +59,8 @@ type Report struct {
 	// deliveries of the messages sent in it and their worst latency.
 	Timeline []SecondStats `json:"timeline"`
 
-	Samples []string    `json:"samples,omitempty"` // first connect/disconnect errors
-	Client  ClientUsage `json:"client"`
+	Samples []string             `json:"samples,omitempty"` // first connect/disconnect errors
+	Client  benchkit.ClientUsage `json:"client"`
 }
 
 // PublishReport counts the publishes of the run.
@@ -94,17 +95,9 @@ type PairStats struct {
 	ModelMs *float64 `json:"model_ms,omitempty"`
 }
 
-// ClientUsage is what this (the benchmark's) process used: it shares the
-// machine with the mesh under test when both run on one host.
-type ClientUsage struct {
-	CPUUserSecs float64 `json:"cpu_user_s"`
-	CPUSysSecs  float64 `json:"cpu_sys_s"`
-	MaxRSSMiB   float64 `json:"max_rss_mib"`
-}
-
 // pairInput is everything per-pair figures are computed from.
 type pairInput struct {
-	hist     map[pairKey]*Histogram
+	hist     map[pairKey]*benchkit.Histogram
 	expected map[pairKey]int64
 	model    map[pairKey]time.Duration
 	duration time.Duration
@@ -125,18 +118,18 @@ func buildPairs(in pairInput) (pairs []PairStats, total PairStats) {
 	sorted := slices.SortedFunc(maps.Keys(keys), func(a, b pairKey) int {
 		return cmp.Or(compareRegion(a.From, b.From), compareRegion(a.To, b.To))
 	})
-	all := NewHistogram()
+	all := benchkit.NewHistogram()
 	var expected int64
 	for _, k := range sorted {
 		h := in.hist[k]
 		if h == nil {
-			h = NewHistogram()
+			h = benchkit.NewHistogram()
 		}
 		all.Merge(h)
 		expected += in.expected[k]
 		ps := pairRow(k.From, k.To, h, in.expected[k], in.duration)
 		if d, ok := in.model[k]; ok {
-			ms := durMs(d)
+			ms := benchkit.Millis(d)
 			ps.ModelMs = &ms
 		}
 		pairs = append(pairs, ps)
@@ -144,11 +137,11 @@ func buildPairs(in pairInput) (pairs []PairStats, total PairStats) {
 	return pairs, pairRow("all", "all", all, expected, in.duration)
 }
 
-func pairRow(from, to string, h *Histogram, expected int64, d time.Duration) PairStats {
+func pairRow(from, to string, h *benchkit.Histogram, expected int64, d time.Duration) PairStats {
 	ps := PairStats{
 		From: from, To: to, Expected: expected, Delivered: int64(h.Count()),
-		P50Ms: durMs(h.Quantile(0.5)), P99Ms: durMs(h.Quantile(0.99)),
-		MaxMs: durMs(h.Max()), MeanMs: durMs(h.Mean()),
+		P50Ms: benchkit.Millis(h.Quantile(0.5)), P99Ms: benchkit.Millis(h.Quantile(0.99)),
+		MaxMs: benchkit.Millis(h.Max()), MeanMs: benchkit.Millis(h.Mean()),
 	}
 	ps.Lost = max(ps.Expected-ps.Delivered, 0)
 	if d > 0 {
@@ -156,9 +149,6 @@ func pairRow(from, to string, h *Histogram, expected int64, d time.Duration) Pai
 	}
 	return ps
 }
-
-// durMs is d in milliseconds, rounded to the µs.
-func durMs(d time.Duration) float64 { return float64(d.Round(time.Microsecond)) / 1e6 }
 
 func compareRegion(a, b string) int {
 	rank := func(s string) int {
@@ -245,7 +235,7 @@ func (r *runner) report(rampTook, measured time.Duration, interrupted bool) *Rep
 		duration: measured,
 	})
 	rep.Timeline = r.lat.timeline()
-	rep.Client = clientUsage()
+	rep.Client = benchkit.ReadClientUsage()
 	return rep
 }
 
@@ -282,9 +272,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "publishes:  %d sent (%d measured, %.1f/s; %d measured stored), %d acked, %d rejected, %d unsent, %d unanswered (%d of these stored after all), %d slots missed\n",
 		p.Sent, p.Measured, p.PerSecond, p.StoredMeasured, p.Acked, p.Rejected, p.Unsent, p.Unanswered, p.StoredDespite, p.MissedSlots)
 	fmt.Fprintf(&b, "frames:     %d acks, error frames %s, %d undecodable, %d foreign messages\n",
-		rep.Acks, countsString(rep.Errors), rep.BadFrames, rep.Foreign)
+		rep.Acks, benchkit.CountsString(rep.Errors), rep.BadFrames, rep.Foreign)
 	fmt.Fprintf(&b, "conns:      disconnects %s, %d reconnects, %d failed reconnects\n",
-		countsString(rep.Disconnects), rep.Reconnects, rep.ReconnectFailures)
+		benchkit.CountsString(rep.Disconnects), rep.Reconnects, rep.ReconnectFailures)
 	fmt.Fprintf(&b, "delivery:   %d duplicates, %d gaps, %d reordered\n\n", rep.Duplicates, rep.Gaps, rep.Reordered)
 
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', tabwriter.AlignRight)
@@ -314,23 +304,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%7.0f%s", sec.MaxMs, sep)
 		}
 	}
-	fmt.Fprintf(&b, "\nbench process: cpu %.1fs user + %.1fs sys, max rss %.0f MiB\n",
-		rep.Client.CPUUserSecs, rep.Client.CPUSysSecs, rep.Client.MaxRSSMiB)
+	fmt.Fprintf(&b, "\nbench process: %s\n", rep.Client)
 	for _, s := range rep.Samples {
 		fmt.Fprintf(&b, "sample error: %s\n", s)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// countsString renders {"a":1,"b":2} as "a=1 b=2", or "none".
-func countsString(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
-	}
-	return strings.Join(parts, " ")
 }

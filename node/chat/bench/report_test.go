@@ -3,9 +3,12 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 func TestExpectedDeliveries(t *testing.T) {
@@ -39,11 +42,18 @@ func TestExpectedDeliveries(t *testing.T) {
 	}
 }
 
+// within reports whether got is within 1 % (or 1 µs) of want: the
+// histogram's precision.
+func within(got, want time.Duration) bool {
+	diff := math.Abs(float64(got - want))
+	return diff <= 0.01*float64(want) || diff <= float64(time.Microsecond)
+}
+
 func TestBuildPairs(t *testing.T) {
-	hist := map[pairKey]*Histogram{}
+	hist := map[pairKey]*benchkit.Histogram{}
 	rec := func(k pairKey, ds ...time.Duration) {
 		if hist[k] == nil {
-			hist[k] = NewHistogram()
+			hist[k] = benchkit.NewHistogram()
 		}
 		for _, d := range ds {
 			hist[k].Record(d)
@@ -98,7 +108,7 @@ func TestReportRenders(t *testing.T) {
 	model := 73.25
 	rep := &Report{
 		Fans: 40, Rooms: 2, Publishers: 8, Rate: 20, DurationSecs: 3,
-		Nodes:  []Node{{URL: "http://a", Name: "seoul-1", Region: "seoul"}},
+		Nodes:  []benchkit.Node{{URL: "http://a", Name: "seoul-1", Region: "seoul"}},
 		Errors: map[string]int{"rate_limited": 2, "internal": 1},
 		Pairs: []PairStats{{From: "seoul", To: "virginia", Expected: 10, Delivered: 9, Lost: 1,
 			PerSecond: 3, P50Ms: 80.5, P99Ms: 90, MaxMs: 91, ModelMs: &model}},
@@ -121,37 +131,6 @@ func TestReportRenders(t *testing.T) {
 	var back Report
 	if err := json.Unmarshal(js, &back); err != nil || back.Pairs[0].P50Ms != 80.5 || *back.Pairs[0].ModelMs != model {
 		t.Errorf("JSON round trip: %v %+v", err, back.Pairs)
-	}
-}
-
-func TestModelOneWayAlongTree(t *testing.T) {
-	// The dev mesh's tree: tokyo is the root, seoul and virginia hang from
-	// it, frankfurt from virginia.
-	m := Mesh{
-		Parents: map[string]string{"tokyo-1": "", "seoul-1": "tokyo-1", "virginia-1": "tokyo-1", "frankfurt-1": "virginia-1"},
-		Regions: map[string]string{"tokyo-1": "tokyo", "seoul-1": "seoul", "virginia-1": "virginia", "frankfurt-1": "frankfurt"},
-	}
-	us := time.Microsecond
-	for _, c := range []struct {
-		a, b string
-		want time.Duration
-	}{
-		{"seoul-1", "seoul-1", 0},
-		{"seoul-1", "tokyo-1", 17300 * us},
-		{"seoul-1", "frankfurt-1", 17300*us + 73250*us + 45300*us},
-		{"frankfurt-1", "virginia-1", 45300 * us},
-		{"tokyo-1", "frankfurt-1", 73250*us + 45300*us},
-	} {
-		got, ok := m.ModelOneWay(c.a, c.b)
-		if !ok || got != c.want {
-			t.Errorf("%s -> %s: %v %v, want %v", c.a, c.b, got, ok, c.want)
-		}
-	}
-	if _, ok := m.ModelOneWay("seoul-1", "nowhere-1"); ok {
-		t.Error("a node outside the tree must not have a model latency")
-	}
-	if roots := m.Roots(); len(roots) != 1 || roots[0] != "tokyo-1" {
-		t.Errorf("roots %v", roots)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
@@ -21,7 +22,7 @@ import (
 // publisher (writes) and the closer.
 type fanState struct {
 	idx      int
-	node     Node
+	node     benchkit.Node
 	room     int
 	roomName string
 	pub      *publisher // nil unless this fan publishes
@@ -48,8 +49,8 @@ type runner struct {
 	phase                  atomic.Value // string
 
 	// wg owns every goroutine the run starts: fans, publishers, progress.
-	wg    sync.WaitGroup
-	outMu sync.Mutex
+	wg  sync.WaitGroup
+	out *benchkit.Progress
 }
 
 // Run runs one benchmark and returns its report. It returns an error
@@ -80,10 +81,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go r.progress(progCtx)
 
 	r.setPhase("ramp")
-	r.logf("bench: %d fans on %d nodes in %d rooms (%s-*), %d publishers at %g msg/s total",
+	r.out.Printf("bench: %d fans on %d nodes in %d rooms (%s-*), %d publishers at %g msg/s total",
 		cfg.Fans, len(cfg.Mesh.Nodes), cfg.Rooms, cfg.RoomPrefix, cfg.Publishers, cfg.Rate)
 	connected, rampTook := r.ramp(runCtx)
-	r.logf("bench: ramp: %d of %d fans connected in %v, %d failed", connected, cfg.Fans,
+	r.out.Printf("bench: ramp: %d of %d fans connected in %v, %d failed", connected, cfg.Fans,
 		rampTook.Round(time.Millisecond), r.c.connectFailures.Load())
 	pubsUp := 0
 	for _, p := range r.pubs {
@@ -114,11 +115,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			go r.runPublisher(runCtx, p, pubStart, measureTo)
 		}
 	}
-	interrupted := !r.sleepUntil(ctx, measureFrom)
+	interrupted := !benchkit.SleepUntil(ctx, measureFrom)
 	if !interrupted {
 		r.setPhase("measure")
-		r.logf("bench: measuring for %v", cfg.Duration)
-		interrupted = !r.sleepUntil(ctx, measureTo)
+		r.out.Printf("bench: measuring for %v", cfg.Duration)
+		interrupted = !benchkit.SleepUntil(ctx, measureTo)
 	}
 	if !interrupted {
 		r.setPhase("drain")
@@ -129,7 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stopProgress()
 	closeStart := time.Now()
 	r.closeAll(cancel)
-	r.logf("bench: closed every connection in %v", time.Since(closeStart).Round(time.Millisecond))
+	r.out.Printf("bench: closed every connection in %v", time.Since(closeStart).Round(time.Millisecond))
 
 	rep := r.report(rampTook, measuredFor, interrupted)
 	if interrupted {
@@ -140,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 func newRunner(cfg Config) *runner {
 	seconds := int((cfg.Duration + time.Second - 1) / time.Second)
-	r := &runner{cfg: cfg, lat: newLatencies(64, seconds), c: newCounters(), start: time.Now()}
+	r := &runner{cfg: cfg, lat: newLatencies(64, seconds), c: newCounters(), start: time.Now(), out: benchkit.NewProgress(cfg.Progress)}
 	r.phase.Store("start")
 	nodes := cfg.Mesh.Nodes
 	r.fans = make([]*fanState, cfg.Fans)
@@ -422,18 +423,6 @@ func (r *runner) publish(ctx context.Context, p *publisher, now time.Time) {
 	}
 }
 
-// sleepUntil waits for t; false when ctx ended first.
-func (r *runner) sleepUntil(ctx context.Context, t time.Time) bool {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
-}
-
 // drain waits until every stored measured message has reached every
 // fan of its room, no measured publish awaits its answer, or deadline; false
 // when ctx ended first.
@@ -506,17 +495,7 @@ feed:
 // progress prints a line every cfg.ProgressEvery until ctx ends.
 func (r *runner) progress(ctx context.Context) {
 	defer r.wg.Done()
-	if r.cfg.Progress == nil {
-		return
-	}
-	t := time.NewTicker(r.cfg.ProgressEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	r.out.Every(ctx, r.cfg.ProgressEvery, func() {
 		errs, discs, _ := r.c.snapshot()
 		ne, nd := 0, 0
 		for _, v := range errs {
@@ -525,19 +504,10 @@ func (r *runner) progress(ctx context.Context) {
 		for _, v := range discs {
 			nd += v
 		}
-		r.logf("bench: %5.1fs %-7s connected %d, failed %d, acks %d, measured deliveries %d, error frames %d, disconnects %d",
+		r.out.Printf("bench: %5.1fs %-7s connected %d, failed %d, acks %d, measured deliveries %d, error frames %d, disconnects %d",
 			time.Since(r.start).Seconds(), r.phase.Load(), r.connected.Load(), r.c.connectFailures.Load(),
 			r.c.acks.Load(), r.c.measured.Load(), ne, nd)
-	}
+	})
 }
 
 func (r *runner) setPhase(p string) { r.phase.Store(p) }
-
-func (r *runner) logf(format string, args ...any) {
-	if r.cfg.Progress == nil {
-		return
-	}
-	r.outMu.Lock()
-	defer r.outMu.Unlock()
-	fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
-}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // pairKey is a region pair: messages published on a node of From and
@@ -25,7 +27,7 @@ type latencies struct {
 
 type latencyShard struct {
 	mu    sync.Mutex
-	h     map[pairKey]*Histogram
+	h     map[pairKey]*benchkit.Histogram
 	bySec []SecondStats
 	_     [40]byte // keep shards' locks on separate cache lines
 }
@@ -41,7 +43,7 @@ type SecondStats struct {
 func newLatencies(shards, seconds int) *latencies {
 	l := &latencies{shards: make([]latencyShard, shards)}
 	for i := range l.shards {
-		l.shards[i].h = map[pairKey]*Histogram{}
+		l.shards[i].h = map[pairKey]*benchkit.Histogram{}
 		l.shards[i].bySec = make([]SecondStats, seconds)
 	}
 	return l
@@ -54,7 +56,7 @@ func (l *latencies) record(fan int, k pairKey, sec int, d time.Duration) {
 	s.mu.Lock()
 	h := s.h[k]
 	if h == nil {
-		h = NewHistogram()
+		h = benchkit.NewHistogram()
 		s.h[k] = h
 	}
 	h.Record(d)
@@ -82,20 +84,20 @@ func (l *latencies) timeline() []SecondStats {
 		s.mu.Unlock()
 	}
 	for j := range out {
-		out[j].MaxMs = durMs(out[j].max)
+		out[j].MaxMs = benchkit.Millis(out[j].max)
 	}
 	return out
 }
 
 // merged returns one histogram per pair, over all shards.
-func (l *latencies) merged() map[pairKey]*Histogram {
-	out := map[pairKey]*Histogram{}
+func (l *latencies) merged() map[pairKey]*benchkit.Histogram {
+	out := map[pairKey]*benchkit.Histogram{}
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
 		for k, h := range s.h {
 			if out[k] == nil {
-				out[k] = NewHistogram()
+				out[k] = benchkit.NewHistogram()
 			}
 			out[k].Merge(h)
 		}

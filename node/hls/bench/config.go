@@ -29,26 +29,26 @@ import (
 	"strings"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // Config is one benchmark run. Start from DefaultConfig.
 type Config struct {
 	// Nodes are the edges players connect to, round-robin: player i uses
 	// Nodes[i mod len(Nodes)]. Required (Run checks).
-	Nodes []chatbench.Node
+	Nodes []benchkit.Node
 	// MetricsNodes are the nodes whose /metrics are scraped for origin
 	// fills: every alive node of the mesh, since a miss on a player's edge
 	// may be filled from the origin by another (the key's owner). Empty
 	// means Nodes.
-	MetricsNodes []chatbench.Node
+	MetricsNodes []benchkit.Node
 	// Stream and Playlist name what players load:
 	// /hls/{Stream}/{Playlist} on their node. A master playlist is
 	// followed to its first variant.
 	Stream   string
 	Playlist string
 	// Players is how many players to run. Each is one connection (a file
-	// descriptor) in this process; see chatbench.RaiseFileLimit.
+	// descriptor) in this process; see benchkit.RaiseFileLimit.
 	Players int
 	// Ramp spreads the players' starts evenly over this long, so that
 	// they do not all reload at the same instant. One target duration

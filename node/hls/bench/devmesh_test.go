@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/devmesh"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/node/nodetest"
@@ -78,7 +78,7 @@ func TestRunOnDevMesh(t *testing.T) {
 
 // waitForDemo waits until the mesh lists n alive nodes and each serves
 // the demo playlist with at least the live edge's segments.
-func waitForDemo(ctx context.Context, t *testing.T, base string, n int) chatbench.Mesh {
+func waitForDemo(ctx context.Context, t *testing.T, base string, n int) benchkit.Mesh {
 	t.Helper()
 	ready := func(url string) bool {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/hls/demo/index.m3u8", nil)
@@ -94,10 +94,10 @@ func waitForDemo(ctx context.Context, t *testing.T, base string, n int) chatbenc
 		pl, err := playlist.Parse(body)
 		return resp.StatusCode == http.StatusOK && err == nil && len(pl.Segments) >= liveEdge
 	}
-	var mesh chatbench.Mesh
+	var mesh benchkit.Mesh
 	waitFor(t, 30*time.Second, "the demo stream on every node", func() bool {
 		var err error
-		if mesh, err = chatbench.Discover(ctx, nil, base); err != nil || len(mesh.Nodes) != n {
+		if mesh, err = benchkit.Discover(ctx, nil, base); err != nil || len(mesh.Nodes) != n {
 			return false
 		}
 		for _, node := range mesh.Nodes {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // fakeLive is a live HLS stream "live" whose window the test moves: the
@@ -59,13 +59,13 @@ func newFakeLive(newest uint64) *fakeLive {
 func segSize(n uint64) int { return 1000 + int(n) }
 
 // start serves the stream as nodes "a" and "b" and returns them.
-func (f *fakeLive) start(t *testing.T) []chatbench.Node {
+func (f *fakeLive) start(t *testing.T) []benchkit.Node {
 	t.Helper()
-	var nodes []chatbench.Node
+	var nodes []benchkit.Node
 	for i, name := range []string{"a", "b"} {
 		srv := httptest.NewServer(f.handler(i))
 		t.Cleanup(srv.Close)
-		nodes = append(nodes, chatbench.Node{URL: srv.URL, Name: name, Region: "seoul"})
+		nodes = append(nodes, benchkit.Node{URL: srv.URL, Name: name, Region: "seoul"})
 	}
 	return nodes
 }
@@ -268,7 +268,7 @@ func (r *running) stop(t *testing.T) *Report {
 
 // testConfig is a long run that the test interrupts when it has seen
 // what it needs.
-func testConfig(nodes []chatbench.Node, players int) Config {
+func testConfig(nodes []benchkit.Node, players int) Config {
 	cfg := DefaultConfig()
 	cfg.Nodes, cfg.Stream, cfg.Players = nodes, "live", players
 	cfg.Ramp, cfg.Duration, cfg.RequestTimeout = 50*time.Millisecond, time.Minute, 5*time.Second

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // fillsMetric counts where a node's cache misses were filled from, by
@@ -29,7 +29,7 @@ type fills struct {
 
 // originFills scrapes GET /metrics of every node at once. A failed
 // scrape is an error for that node only.
-func originFills(ctx context.Context, client *http.Client, nodes []chatbench.Node) ([]fills, []error) {
+func originFills(ctx context.Context, client *http.Client, nodes []benchkit.Node) ([]fills, []error) {
 	out, errs := make([]fills, len(nodes)), make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 )
 
@@ -67,13 +68,13 @@ func newPlayer(r *runner, idx int, entry *url.URL, startAt time.Time) *player {
 // run plays until ctx ends.
 func (p *player) run(ctx context.Context) {
 	defer p.tr.CloseIdleConnections()
-	if !sleepUntil(ctx, p.startAt) {
+	if !benchkit.SleepUntil(ctx, p.startAt) {
 		return
 	}
 	for !p.ended {
 		loadStart := time.Now()
 		wait := p.load(ctx)
-		if !sleepUntil(ctx, loadStart.Add(wait)) {
+		if !benchkit.SleepUntil(ctx, loadStart.Add(wait)) {
 			return
 		}
 	}
@@ -300,20 +301,4 @@ func transportCode(err error) string {
 		return "eof"
 	}
 	return "transport"
-}
-
-// sleepUntil waits for t; false when ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }

@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // Report is the outcome of a run: what `relaymesh bench hls` prints, and
@@ -19,12 +18,12 @@ type Report struct {
 	Interrupted bool      `json:"interrupted,omitempty"`
 
 	// The run as configured.
-	Nodes        []chatbench.Node `json:"nodes"`
-	Stream       string           `json:"stream"`
-	Playlist     string           `json:"playlist"`
-	Players      int              `json:"players"`
-	RampSecs     float64          `json:"ramp_s"`
-	DurationSecs float64          `json:"duration_s"`
+	Nodes        []benchkit.Node `json:"nodes"`
+	Stream       string          `json:"stream"`
+	Playlist     string          `json:"playlist"`
+	Players      int             `json:"players"`
+	RampSecs     float64         `json:"ramp_s"`
+	DurationSecs float64         `json:"duration_s"`
 	// ElapsedSecs is the measured window as it ran, ramp included: the
 	// rates are over it. Shorter than ramp + duration when interrupted.
 	ElapsedSecs float64 `json:"elapsed_s"`
@@ -36,8 +35,8 @@ type Report struct {
 	Playback PlaybackReport `json:"playback"`
 	Origin   OriginReport   `json:"origin"`
 
-	Samples []string              `json:"samples,omitempty"` // first errors, with URLs
-	Client  chatbench.ClientUsage `json:"client"`
+	Samples []string             `json:"samples,omitempty"` // first errors, with URLs
+	Client  benchkit.ClientUsage `json:"client"`
 }
 
 // KindReport is every request of one kind that got an answer (requests
@@ -192,12 +191,10 @@ func kindReport(s *kindStats, elapsed time.Duration) KindReport {
 	return kr
 }
 
-func latency(h *chatbench.Histogram) LatencyReport {
+func latency(h *benchkit.Histogram) LatencyReport {
+	ms := benchkit.Millis
 	return LatencyReport{P50Ms: ms(h.Quantile(0.5)), P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean())}
 }
-
-// ms is d in milliseconds, rounded to the µs.
-func ms(d time.Duration) float64 { return float64(d.Round(time.Microsecond)) / 1e6 }
 
 // WriteText renders the report for people.
 func (rep *Report) WriteText(w io.Writer) error {
@@ -230,7 +227,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "\nerrors:    %s\n", countsString(rep.All.Errors))
+	fmt.Fprintf(&b, "\nerrors:    %s\n", benchkit.CountsString(rep.All.Errors))
 	p := rep.Playback
 	fmt.Fprintf(&b, "playback:  %d of %d players started; %d segments received (%d to %d per player, %d players none), %d missed (%d slid out, %d failed), %d late, %d stale playlists\n",
 		p.Started, rep.Players, p.Received, p.MinPerPlayer, p.MaxPerPlayer, p.NoSegments, p.Missed, p.MissedSlid, p.MissedFailed, p.Late, p.StalePlaylists)
@@ -258,23 +255,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	for _, e := range o.Errors {
 		fmt.Fprintf(&b, "scrape error: %s\n", e)
 	}
-	fmt.Fprintf(&b, "bench process: cpu %.1fs user + %.1fs sys, max rss %.0f MiB\n",
-		rep.Client.CPUUserSecs, rep.Client.CPUSysSecs, rep.Client.MaxRSSMiB)
+	fmt.Fprintf(&b, "bench process: %s\n", rep.Client)
 	for _, s := range rep.Samples {
 		fmt.Fprintf(&b, "sample error: %s\n", s)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// countsString renders {"a":1,"b":2} as "a=1 b=2", or "none".
-func countsString(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
-	}
-	return strings.Join(parts, " ")
 }

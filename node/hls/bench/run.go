@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // runner is one run: Run owns it, the players write into its shards and
@@ -19,8 +21,7 @@ type runner struct {
 	live    live
 	samples samples
 	start   time.Time
-
-	outMu sync.Mutex
+	out     *benchkit.Progress
 }
 
 // Run runs one benchmark and returns its report. It returns an error
@@ -48,7 +49,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		entries[i] = u
 	}
-	r := &runner{cfg: cfg, shards: newShards(min(cfg.Players, 64))}
+	r := &runner{cfg: cfg, shards: newShards(min(cfg.Players, 64)), out: benchkit.NewProgress(cfg.Progress)}
 
 	scraper := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	defer scraper.CloseIdleConnections()
@@ -59,7 +60,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	r.start = time.Now()
 	end := r.start.Add(cfg.Ramp + cfg.Duration)
-	r.logf("bench: %d players on %d nodes, /hls/%s/%s, ramp %v, then %v",
+	r.out.Printf("bench: %d players on %d nodes, /hls/%s/%s, ramp %v, then %v",
 		cfg.Players, len(cfg.Nodes), cfg.Stream, cfg.Playlist, cfg.Ramp, cfg.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
@@ -99,8 +100,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	interrupted := ctx.Err() != nil
 	rep := r.report(elapsed, interrupted)
 	rep.Origin = r.originReport(before, after, beforeErrs, afterErrs)
-	rep.Client = clientUsage()
-	r.logf("bench: done after %.1fs", elapsed.Seconds())
+	rep.Client = benchkit.ReadClientUsage()
+	r.out.Printf("bench: done after %.1fs", elapsed.Seconds())
 	if interrupted {
 		return rep, fmt.Errorf("bench: interrupted: %w", ctx.Err())
 	}
@@ -109,37 +110,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // progress prints a line every cfg.ProgressEvery until ctx ends.
 func (r *runner) progress(ctx context.Context) {
-	if r.cfg.Progress == nil {
-		return
-	}
-	t := time.NewTicker(r.cfg.ProgressEvery)
-	defer t.Stop()
 	var lastReq, lastBytes int64
 	last := r.start
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	r.out.Every(ctx, r.cfg.ProgressEvery, func() {
 		now := time.Now()
 		req, b := r.live.requests.Load(), r.live.bytes.Load()
 		secs := now.Sub(last).Seconds()
-		r.logf("bench: %5.1fs players %d/%d, %.0f req/s, %.1f MB/s, errors %d, segments %d received, %d missed, %d late",
+		r.out.Printf("bench: %5.1fs players %d/%d, %.0f req/s, %.1f MB/s, errors %d, segments %d received, %d missed, %d late",
 			now.Sub(r.start).Seconds(), r.live.started.Load(), r.cfg.Players,
 			float64(req-lastReq)/secs, float64(b-lastBytes)/secs/1e6, r.live.errors.Load(),
 			r.live.received.Load(), r.live.missed.Load(), r.live.late.Load())
 		lastReq, lastBytes, last = req, b, now
-	}
-}
-
-func (r *runner) logf(format string, args ...any) {
-	if r.cfg.Progress == nil {
-		return
-	}
-	r.outMu.Lock()
-	defer r.outMu.Unlock()
-	fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
+	})
 }
 
 // originReport turns the scrapes before and after the run into origin

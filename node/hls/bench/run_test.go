@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
@@ -198,7 +198,7 @@ func TestRunRefusesBadSetups(t *testing.T) {
 	if _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), "no nodes") {
 		t.Errorf("no nodes: %v", err)
 	}
-	cfg.Nodes = []chatbench.Node{{URL: "ftp://example.com"}}
+	cfg.Nodes = []benchkit.Node{{URL: "ftp://example.com"}}
 	if _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), `"ftp://example.com" is not an http(s)`) {
 		t.Errorf("bad URL: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 // kind is what a request fetched.
@@ -43,12 +43,12 @@ type outcome struct {
 type kindStats struct {
 	requests, ok, bytes, newConns    int64
 	hit, stale, miss, collapsed, unk int64
-	ttfb, total                      *chatbench.Histogram
+	ttfb, total                      *benchkit.Histogram
 	errors                           map[string]int
 }
 
 func newKindStats() *kindStats {
-	return &kindStats{ttfb: chatbench.NewHistogram(), total: chatbench.NewHistogram(), errors: map[string]int{}}
+	return &kindStats{ttfb: benchkit.NewHistogram(), total: benchkit.NewHistogram(), errors: map[string]int{}}
 }
 
 func (s *kindStats) add(o outcome) {

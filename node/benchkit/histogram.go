@@ -1,4 +1,4 @@
-package bench
+package benchkit
 
 import (
 	"math"
@@ -19,8 +19,8 @@ import (
 // within 0.4 % of any value in it. Values from 1 µs to MaxValue are kept;
 // larger ones are counted in the top bucket (Max stays exact).
 //
-// A Histogram is not safe for concurrent use; the runner gives each shard
-// of fans its own and merges them at the end.
+// A Histogram is not safe for concurrent use: give each shard of clients
+// its own and Merge them at the end.
 type Histogram struct {
 	counts []uint64
 	n      uint64

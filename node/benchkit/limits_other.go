@@ -1,8 +1,6 @@
 //go:build !unix
 
-package bench
+package benchkit
 
 // RaiseFileLimit does nothing where there are no rlimits.
 func RaiseFileLimit(int) (uint64, error) { return 0, nil }
-
-func clientUsage() ClientUsage { return ClientUsage{} }
