@@ -56,6 +56,10 @@ func TestRunOnDevMesh(t *testing.T) {
 	if pb.Started != cfg.Players || pb.NoSegments != 0 || pb.MinPerPlayer < liveEdge {
 		t.Errorf("playback %+v; want every player started with at least the live edge's %d segments", pb, liveEdge)
 	}
+	if pb.Startup.P50Ms <= 0 || pb.Startup.MaxMs > 1000*(cfg.Ramp+cfg.Duration).Seconds() || pb.WatchedSecs <= 0 ||
+		pb.StalledSecs < 0 || pb.StalledSecs > pb.WatchedSecs || pb.RebufferRatio < 0 || pb.RebufferRatio > 1 {
+		t.Errorf("viewing figures do not add up: %+v", pb)
+	}
 	if len(rep.All.Errors) != 0 || pb.Missed != 0 {
 		t.Errorf("errors %v, %d missed; want none (samples %q)", rep.All.Errors, pb.Missed, rep.Samples)
 	}

@@ -43,6 +43,55 @@ type player struct {
 	maps     map[string]bool      // initialisation sections already fetched
 
 	received, missedSlid, missedFailed, late, stale int64
+
+	playback playback
+}
+
+// playback models what a viewer would see: playback starts when the
+// first segment is in, plays each segment for its duration, and stalls
+// (rebuffers) whenever the next segment is not in when the playhead gets
+// there, until it is. A segment the player never got is skipped.
+type playback struct {
+	playing   bool
+	startup   time.Duration // player start to first segment in
+	playStart time.Time
+	bufferEnd time.Time // when the playhead reaches the end of what is in
+	stalled   time.Duration
+	stalls    int64
+	stopped   time.Time // when the run stopped the player
+}
+
+// got notes a segment of duration d arriving at now.
+func (pb *playback) got(now, startAt time.Time, d time.Duration) {
+	switch {
+	case !pb.playing:
+		pb.playing, pb.playStart, pb.bufferEnd = true, now, now.Add(d)
+		pb.startup = now.Sub(startAt)
+	case now.After(pb.bufferEnd):
+		pb.stalled += now.Sub(pb.bufferEnd)
+		pb.stalls++
+		pb.bufferEnd = now.Add(d)
+	default:
+		pb.bufferEnd = pb.bufferEnd.Add(d)
+	}
+}
+
+// watched returns how long the viewer watched (playing or stalled) and
+// how long of it was stalled, up to when the player stopped; a stream
+// that ended is not a stall after its last segment.
+func (pb *playback) watched(ended bool) (watch, stalled time.Duration) {
+	if !pb.playing || pb.stopped.IsZero() {
+		return 0, 0
+	}
+	end := pb.stopped
+	stalled = pb.stalled
+	switch {
+	case ended && end.After(pb.bufferEnd):
+		end = pb.bufferEnd
+	case end.After(pb.bufferEnd):
+		stalled += end.Sub(pb.bufferEnd) // waiting for a segment as the run ended
+	}
+	return end.Sub(pb.playStart), stalled
 }
 
 func newPlayer(r *runner, idx int, entry *url.URL, startAt time.Time) *player {
@@ -68,6 +117,7 @@ func newPlayer(r *runner, idx int, entry *url.URL, startAt time.Time) *player {
 // run plays until ctx ends.
 func (p *player) run(ctx context.Context) {
 	defer p.tr.CloseIdleConnections()
+	defer func() { p.playback.stopped = time.Now() }()
 	if !benchkit.SleepUntil(ctx, p.startAt) {
 		return
 	}
@@ -174,9 +224,9 @@ func (p *player) segments(ctx context.Context, base *url.URL, pl playlist.Playli
 		if ctx.Err() != nil {
 			return // stopped mid-download: neither received nor missed
 		}
-		// The parser keeps no per-segment durations; the target duration
-		// bounds each (RFC 8216 4.3.3.1), so a segment is late when it
-		// took longer than that since it was listed.
+		// The target duration bounds each segment's (RFC 8216 4.3.3.1),
+		// so a segment is late when it took longer than that since it
+		// was listed.
 		at := p.listedAt[seq]
 		delete(p.listedAt, seq)
 		switch {
@@ -189,6 +239,11 @@ func (p *player) segments(ctx context.Context, base *url.URL, pl playlist.Playli
 		default:
 			p.received++
 			p.r.live.received.Add(1)
+			d := p.target
+			if k := seq - first; int(k) < len(pl.Durations) && pl.Durations[k] > 0 {
+				d = pl.Durations[k]
+			}
+			p.playback.got(time.Now(), p.startAt, d)
 			if time.Since(at) > p.target {
 				p.late++
 				p.r.live.late.Add(1)

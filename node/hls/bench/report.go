@@ -98,6 +98,19 @@ type PlaybackReport struct {
 	MinPerPlayer   int64 `json:"min_per_player"` // segments received, over started players
 	MaxPerPlayer   int64 `json:"max_per_player"`
 	NoSegments     int   `json:"no_segments"` // players that received none
+
+	// What viewers would have seen, by a model of a player that starts
+	// playing when its first segment is in and stalls whenever the next
+	// one is not in when the playhead gets there (see playback).
+	// Startup is player start to first segment in.
+	Startup LatencyReport `json:"startup"`
+	// RebufferRatio is StalledSecs / WatchedSecs: the share of watch
+	// time spent stalled (the brief's target: under 2 %).
+	WatchedSecs    float64 `json:"watched_s"`
+	StalledSecs    float64 `json:"stalled_s"`
+	RebufferRatio  float64 `json:"rebuffer_ratio"`
+	Stalls         int64   `json:"stalls"`
+	PlayersStalled int     `json:"players_stalled"`
 }
 
 // OriginReport is what the run cost the origin, from the nodes' fill
@@ -153,7 +166,19 @@ func (r *runner) report(elapsed time.Duration, interrupted bool) *Report {
 	rep.All = kindReport(all, elapsed)
 
 	pb := &rep.Playback
+	startup := benchkit.NewHistogram()
+	var watched, stalled time.Duration
 	for _, p := range r.players {
+		if p.playback.playing {
+			startup.Record(p.playback.startup)
+			w, st := p.playback.watched(p.ended)
+			watched += w
+			stalled += st
+			pb.Stalls += p.playback.stalls
+			if st > 0 {
+				pb.PlayersStalled++
+			}
+		}
 		pb.Received += p.received
 		pb.MissedSlid += p.missedSlid
 		pb.MissedFailed += p.missedFailed
@@ -172,6 +197,11 @@ func (r *runner) report(elapsed time.Duration, interrupted bool) *Report {
 		pb.Started++
 	}
 	pb.Missed = pb.MissedSlid + pb.MissedFailed
+	pb.Startup = latency(startup)
+	pb.WatchedSecs, pb.StalledSecs = watched.Seconds(), stalled.Seconds()
+	if watched > 0 {
+		pb.RebufferRatio = stalled.Seconds() / watched.Seconds()
+	}
 	return rep
 }
 
@@ -231,6 +261,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p := rep.Playback
 	fmt.Fprintf(&b, "playback:  %d of %d players started; %d segments received (%d to %d per player, %d players none), %d missed (%d slid out, %d failed), %d late, %d stale playlists\n",
 		p.Started, rep.Players, p.Received, p.MinPerPlayer, p.MaxPerPlayer, p.NoSegments, p.Missed, p.MissedSlid, p.MissedFailed, p.Late, p.StalePlaylists)
+	fmt.Fprintf(&b, "viewing:   startup p50 %.0f ms, p99 %.0f ms, max %.0f ms; rebuffering %.2f %% of %.0f s watched (%d stalls, %d players stalled)\n",
+		p.Startup.P50Ms, p.Startup.P99Ms, p.Startup.MaxMs, 100*p.RebufferRatio, p.WatchedSecs, p.Stalls, p.PlayersStalled)
 	o := rep.Origin
 	switch {
 	case o.Scraped == 0:

@@ -37,6 +37,9 @@ type Playlist struct {
 	// repeats.
 	Segments []string
 	Maps     []string
+	// Durations are the segments' EXTINF durations, aligned with
+	// Segments (0 where a segment has none).
+	Durations []time.Duration
 	// TargetDuration is EXT-X-TARGETDURATION (0 when absent);
 	// MediaSequence EXT-X-MEDIA-SEQUENCE (the sequence number of
 	// Segments[0]).
@@ -64,7 +67,8 @@ func Parse(body []byte) (Playlist, error) {
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 4096), MaxBytes)
 	first := true
-	streamInf := false // the next URI line is a variant
+	streamInf := false       // the next URI line is a variant
+	var extinf time.Duration // the next segment's duration
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if first {
@@ -100,12 +104,19 @@ func Parse(body []byte) (Playlist, error) {
 				}
 			case "#EXT-X-ENDLIST":
 				p.Ended = true
+			case "#EXTINF":
+				secs, _, _ := strings.Cut(value, ",")
+				if f, err := strconv.ParseFloat(secs, 64); err == nil && f >= 0 && f < 1e6 {
+					extinf = time.Duration(f * float64(time.Second))
+				}
 			}
 		case streamInf:
 			p.Variants = append(p.Variants, line)
 			streamInf = false
 		default:
 			p.Segments = append(p.Segments, line)
+			p.Durations = append(p.Durations, extinf)
+			extinf = 0
 		}
 	}
 	if first {

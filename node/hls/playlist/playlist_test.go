@@ -33,6 +33,9 @@ func TestParseMediaPlaylist(t *testing.T) {
 	if want := []string{"index17.ts", "index18.ts", "index19.ts"}; !slices.Equal(p.Segments, want) {
 		t.Errorf("Segments = %q, want %q", p.Segments, want)
 	}
+	if want := []time.Duration{time.Second, time.Second, 960 * time.Millisecond}; !slices.Equal(p.Durations, want) {
+		t.Errorf("Durations = %v, want %v", p.Durations, want)
+	}
 	if p.TargetDuration != time.Second || p.MediaSequence != 17 {
 		t.Errorf("TargetDuration=%v MediaSequence=%d, want 1s, 17", p.TargetDuration, p.MediaSequence)
 	}
@@ -145,6 +148,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
+		}
+		if len(p.Durations) != len(p.Segments) {
+			t.Fatalf("%d durations for %d segments", len(p.Durations), len(p.Segments))
 		}
 		for _, u := range append(append(p.Segments, p.Variants...), p.Maps...) {
 			if u == "" || !bytes.Contains(body, []byte(u)) {
