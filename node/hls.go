@@ -45,13 +45,16 @@ func (n *Node) startHLS() error {
 	n.hls, err = hls.New(hls.Config{
 		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
 		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
-		Mesh: hlsMesh{n}, Opener: fetch.Link(n.endpoint), ShieldRegion: h.ShieldRegion,
+		Mesh: hlsMesh{n}, ShieldRegion: h.ShieldRegion,
+		Opener:       fetch.Link(n.endpoint, link.KindFetch),
+		CachedOpener: fetch.Link(n.endpoint, link.KindFetchCached),
 		CacheName: n.cfg.Node.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.endpoint.HandleStream(link.KindFetch, n.hls.PeerHandler(n.ctx))
+	n.endpoint.HandleStream(link.KindFetchCached, n.hls.CachedPeerHandler(n.ctx))
 	n.endpoint.HandleStream(link.KindAnnounce, n.receiveAnnouncement)
 	return nil
 }

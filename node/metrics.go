@@ -51,7 +51,7 @@ var (
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
 		"The node's NATS leaf parent in the chat tree (value 1); no series when the node is a root.", []string{"parent"}, nil)
 	descHLSFills = prometheus.NewDesc("relaymesh_hls_fills_total",
-		"Where this node's HLS cache misses were filled from (origin GETs, peer edges, failed peer fetches), by kind of object (segment, playlist).", []string{"source", "kind"}, nil)
+		"Where this node's HLS cache misses were filled from (origin GETs, peer edges, failed peer fetches, the stream's ingest node, ingest node misses), by kind of object (segment, playlist).", []string{"source", "kind"}, nil)
 	descHLSEvents = prometheus.NewDesc("relaymesh_hls_events_total",
 		"HLS serving events: stale playlists served while the origin was unreachable, segments prefetched from the ingest node, failed prefetches.", []string{"event"}, nil)
 	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
@@ -112,7 +112,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n.hls != nil {
 		c := n.hls.Counters()
 		for kind, fc := range map[string]*hls.FillCounters{"segment": &c.Segments, "playlist": &c.Playlists} {
-			for src, v := range map[string]uint64{"origin": fc.OriginGets.Load(), "peer": fc.PeerFetches.Load(), "peer_failed": fc.PeerFails.Load()} {
+			for src, v := range map[string]uint64{"origin": fc.OriginGets.Load(), "peer": fc.PeerFetches.Load(), "peer_failed": fc.PeerFails.Load(),
+				"ingest": fc.SourceFetches.Load(), "ingest_missed": fc.SourceMisses.Load()} {
 				ch <- prometheus.MustNewConstMetric(descHLSFills, prometheus.CounterValue, float64(v), src, kind)
 			}
 		}

@@ -87,25 +87,16 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 	}})
 	n.playlistUpdates.Add(1)
 
-	// Players here follow this stream: fetch the new segments from the
-	// announcing node (the ingest node, by its certificate) before they
+	// The announcing node (by its certificate, not by the message) is
+	// the stream's ingest node: fills leaving the region ask it first.
+	n.hls.NoteSource(stream, s.PeerName())
+
+	// Players here follow this stream: fill the new segments before they
 	// ask. The announcement stream is done with first.
 	_ = s.Close()
 	if n.hls.Watched(stream) {
-		if addr := n.memberMeshAddr(s.PeerName()); addr != "" {
-			n.hls.Prefetch(n.ctx, a.Key, a.Body, addr)
-		}
+		n.hls.Prefetch(n.ctx, a.Key, a.Body)
 	}
-}
-
-// memberMeshAddr is the QUIC address of the live member called name, or "".
-func (n *Node) memberMeshAddr(name string) string {
-	for _, m := range n.cluster.Members() {
-		if m.Name == name && !m.Self && m.State == membership.StateAlive && m.MetaError == "" {
-			return m.Meta.Mesh
-		}
-	}
-	return ""
 }
 
 // parseAnnouncement decodes and checks an announcement: a valid playlist

@@ -22,10 +22,11 @@ type OpenerFunc func(ctx context.Context, addr string) (net.Conn, error)
 
 func (f OpenerFunc) Open(ctx context.Context, addr string) (net.Conn, error) { return f(ctx, addr) }
 
-// Link opens fetch streams (link.KindFetch) on ep.
-func Link(ep *link.Endpoint) Opener {
+// Link opens fetch streams of kind k (link.KindFetch or
+// link.KindFetchCached) on ep.
+func Link(ep *link.Endpoint, k link.Kind) Opener {
 	return OpenerFunc(func(ctx context.Context, addr string) (net.Conn, error) {
-		s, err := ep.OpenStream(ctx, addr, link.KindFetch)
+		s, err := ep.OpenStream(ctx, addr, k)
 		if err != nil {
 			return nil, err // not s: a nil *link.Stream in a net.Conn is not nil
 		}

@@ -59,7 +59,7 @@ func TestFetchOverLink(t *testing.T) {
 		return big, nil
 	}, 8<<20, func(format string, args ...any) { logged <- format }))
 
-	op := Link(a)
+	op := Link(a, link.KindFetch)
 	addr := b.Addr().String()
 	e, err := Fetch(ctxT(t), op, addr, "demo/seg-000001.ts", 8<<20)
 	if err != nil {

@@ -32,6 +32,10 @@ const (
 	// KindAnnounce carries one announcement from a node to a peer (a live
 	// playlist update), written whole and closed.
 	KindAnnounce Kind = 4
+	// KindFetchCached is KindFetch answered from the server's cache only:
+	// the server never fills on a miss, so a fetch of this kind can never
+	// be forwarded, let alone loop (edges ask the ingest node with it).
+	KindFetchCached Kind = 5
 )
 
 func (k Kind) String() string {
@@ -44,6 +48,8 @@ func (k Kind) String() string {
 		return "fetch"
 	case KindAnnounce:
 		return "announce"
+	case KindFetchCached:
+		return "fetch-cached"
 	default:
 		return "unknown"
 	}

@@ -13,10 +13,11 @@ import (
 
 // TestEdgesWithPlayersPrefetchNewSegments: when the ingest node (Seoul)
 // announces a playlist, an edge whose players follow the stream
-// (Frankfurt) fetches the newly listed segments from Seoul before any
-// player asks, and the player's request is then a cache hit that cost no
-// origin GET; an edge without players of the stream (Tokyo) fetches
-// nothing. WAN emulation is on.
+// (Frankfurt, its region's only node and so the owner of every key) fills
+// the newly listed segments from Seoul before any player asks, and the
+// player's request is then a cache hit that cost no origin GET; an edge
+// without players of the stream (Tokyo) fetches nothing. WAN emulation
+// is on.
 func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 	m := startMesh(t, testOptions(t))
 	nodes := m.Nodes()
@@ -69,7 +70,10 @@ func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 		}
 	}
 	if got := fc.Segments.OriginGets.Load() + fc.Segments.PeerFetches.Load(); got != 0 {
-		t.Errorf("Frankfurt filled %d segments on demand; the prefetch should have made them hits", got)
+		t.Errorf("Frankfurt filled %d segments from the origin or a region peer; want both from Seoul", got)
+	}
+	if got := fc.Segments.SourceFetches.Load(); got != 2 {
+		t.Errorf("Frankfurt fetched %d segments from the ingest node, want 2", got)
 	}
 	if got := tokyo.HLSCounters().Prefetched.Load(); got != 0 {
 		t.Errorf("Tokyo, without players of the stream, prefetched %d segments", got)

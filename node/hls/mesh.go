@@ -38,6 +38,10 @@ type FillCounters struct {
 	OriginGets  atomic.Uint64 // GETs this node sent to the origin
 	PeerFetches atomic.Uint64 // fills answered by a peer edge
 	PeerFails   atomic.Uint64 // peer fetches that failed and fell back to the origin
+	// SourceFetches counts fills answered by a live stream's ingest node;
+	// SourceMisses those it could not answer (the fill went on as usual).
+	SourceFetches atomic.Uint64
+	SourceMisses  atomic.Uint64
 }
 
 func (c *Counters) of(immutable bool) *FillCounters {
@@ -60,6 +64,22 @@ func (s *Server) fillFrom(ctx context.Context, key, ctype string, immutable, asO
 	route := owner.Plan(key, self.Name, self.Region, members, s.cfg.ShieldRegion)
 	if asOwner {
 		route = owner.OwnerRoute(key, self.Name, self.Region, members, s.cfg.ShieldRegion)
+	}
+	if route.Via != owner.ViaRegionOwner && immutable {
+		// The fill leaves the region: a live stream's ingest node has
+		// the segment, and is asked first (cache only, never forwarded).
+		if addr := s.sourceOf(key); addr != "" {
+			e, err := s.fromSource(ctx, addr, key)
+			if err == nil {
+				s.counters.Segments.SourceFetches.Add(1)
+				return e, nil
+			}
+			if ctx.Err() != nil {
+				return cache.Entry{}, err
+			}
+			s.counters.Segments.SourceMisses.Add(1)
+			s.log.Debug("ingest node did not have the segment; filling as usual", "key", key, "err", err)
+		}
 	}
 	if route.Via == owner.ViaOrigin {
 		return s.fill(ctx, key, ctype, immutable)

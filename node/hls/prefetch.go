@@ -7,17 +7,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
 // Prefetching: when a new live playlist is announced, an edge whose players
-// follow that stream fetches the newly listed segments from the node the
-// streamer pushed them to (which holds them in its cache) before any player
-// asks, so that the players' requests are hits. Edges without players of
-// the stream do nothing: the mesh does not copy every stream everywhere.
+// follow that stream fills the newly listed segments before any player
+// asks, the way a player's request would (from its region's owner, which
+// asks the stream's ingest node: see source.go), so that the players'
+// requests are hits. Edges without players of the stream do nothing: the
+// mesh does not copy every stream everywhere.
 
 // watchWindow is how long after a player last fetched a stream's playlist
 // this edge still counts as having players of it. Players reload the
@@ -68,18 +68,11 @@ func (w *watchList) has(stream string) bool {
 // within the last half minute.
 func (s *Server) Watched(stream string) bool { return s.watched.has(stream) }
 
-// Prefetch fetches the newest segments (and init sections) listed in the
+// Prefetch fills the newest segments (and init sections) listed in the
 // playlist body, stored under playlistKey, that this edge has not cached,
-// from the peer at peerAddr: the node that ingested them. It returns how
-// many it fetched. A failed fetch is counted and skipped, not retried
-// elsewhere: prefetching is an optimisation, and a player's request takes
-// the normal fill path. If the peer has evicted a segment it fills it as
-// usual (from its region's owner or the origin); with segments pushed a
-// moment ago that does not happen in practice.
-func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte, peerAddr string) int {
-	if s.cfg.Opener == nil {
-		return 0
-	}
+// as a player's request would, and returns how many it filled. A failure
+// is counted and left to the players' own requests.
+func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte) int {
 	p, err := playlist.Parse(body)
 	if err != nil {
 		return 0
@@ -103,7 +96,7 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s.prefetchOne(ctx, key, peerAddr) {
+			if s.prefetchOne(ctx, key) {
 				fetched.Add(1)
 			}
 		}()
@@ -112,18 +105,16 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte, 
 	return int(fetched.Load())
 }
 
-// prefetchOne fills key from the peer at peerAddr unless it is cached by
-// then, and reports whether it did.
-func (s *Server) prefetchOne(ctx context.Context, key, peerAddr string) bool {
-	ctype, _, _ := KindOf(key)
+// prefetchOne fills key unless it is cached by then, and reports whether
+// it did.
+func (s *Server) prefetchOne(ctx context.Context, key string) bool {
+	ctype, immutable, _ := KindOf(key)
 	_, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
-		e, err := fetch.Fetch(ctx, s.cfg.Opener, peerAddr, key, s.cfg.MaxObjectBytes)
-		e.ContentType = ctype
-		return e, err
+		return s.fillFrom(ctx, key, ctype, immutable, false)
 	})
 	if err != nil {
 		s.counters.PrefetchFails.Add(1)
-		s.log.Debug("prefetch failed", "key", key, "peer", peerAddr, "err", err)
+		s.log.Debug("prefetch failed", "key", key, "err", err)
 		return false
 	}
 	if outcome == cache.Filled {

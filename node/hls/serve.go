@@ -44,6 +44,10 @@ type Config struct {
 	Mesh         Mesh
 	Opener       fetch.Opener
 	ShieldRegion string
+	// CachedOpener, when set with Mesh, opens fetch-cached streams
+	// (link.KindFetchCached): segments of live streams are then asked of
+	// their ingest node first (source.go).
+	CachedOpener fetch.Opener
 	// CacheName names this cache in the Cache-Status header (RFC 9211).
 	// Default "relaymesh"; nodes use their name.
 	CacheName string
@@ -61,6 +65,7 @@ type Server struct {
 	log      *slog.Logger
 	counters Counters
 	watched  watchList
+	sources  sourceList
 }
 
 // New builds a Server.

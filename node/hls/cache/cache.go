@@ -250,6 +250,10 @@ func (c *Cache) Stats() Stats {
 	return s
 }
 
+// Peek is Get without counting a hit or a miss: for answering peers that
+// ask "only if you have it", which says nothing about this edge's players.
+func (c *Cache) Peek(key string) (Entry, bool) { return c.get(key, false) }
+
 // Has reports whether a live entry is cached under key, in either tier,
 // without counting a hit or miss or refreshing its recency: for work the
 // edge does on its own (prefetching), which must not skew the player
