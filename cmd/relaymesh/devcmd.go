@@ -25,6 +25,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.StreamKey, "stream-key", "", "ingest key of the streams live and demo (default: a random key, printed)")
 	fs.Float64Var(&d.ChatRate, "chat-rate", 0, "chat publishes per second per client IP (default: the config default, 5; raise it for load tests from one host)")
 	fs.StringVar(&d.ShieldRegion, "shield-region", "", "hls.shield_region of every node: region owners fill from this region's owner, one origin GET per segment mesh-wide")
+	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code

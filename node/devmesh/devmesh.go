@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/devmesh/demo"
@@ -52,6 +53,11 @@ type Options struct {
 	// ShieldRegion, if set, is every node's hls.shield_region: the whole
 	// mesh then makes one origin GET per segment.
 	ShieldRegion string
+	// OriginRegion, if set (with WAN), places the origin in that region:
+	// each node reaches it through a proxy that delays its traffic by the
+	// one-way latency between the two regions, as a bucket in one region
+	// is far from the others. Empty: the origin is next to every node.
+	OriginRegion string
 	// StreamKey is the ingest key of the streams "live" (for the user's own
 	// pushes) and "demo". Empty generates a random one.
 	StreamKey string
@@ -86,6 +92,8 @@ type Mesh struct {
 	ids     []*pki.Identity // each node's certificate, kept for Restart
 	tempDir bool
 	once    sync.Once
+
+	originProxies map[string]*wan.Proxy // region -> its delayed way to the origin
 
 	demo       *demo.Publisher
 	demoCancel context.CancelFunc
@@ -133,6 +141,9 @@ func Start(opts Options) (m *Mesh, err error) {
 	if err := m.startDemo(); err != nil {
 		return m, err
 	}
+	if err := m.startOriginProxies(); err != nil {
+		return m, err
+	}
 	ca, err := pki.NewCA("relaymesh dev CA", 30*24*time.Hour)
 	if err != nil {
 		return m, fmt.Errorf("devmesh: %w", err)
@@ -176,6 +187,9 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Mesh.WANEmulation = o.WAN
 	cfg.Mesh.LeaveTimeout = 2 * time.Second
 	cfg.Origin = m.originConfig()
+	if p := m.originProxies[region]; p != nil {
+		cfg.Origin.Endpoint = p.Addr()
+	}
 	cfg.Log.Format = "text"
 	cfg.Ingest.StreamKeys = map[string]string{LiveStream: o.StreamKey, DemoStream: o.StreamKey}
 	cfg.HLS.ShieldRegion = o.ShieldRegion
@@ -217,6 +231,34 @@ func (m *Mesh) originConfig() config.Origin {
 	o.Endpoint, o.Bucket, o.UseTLS = m.origin.Endpoint(), m.opts.Bucket, false
 	o.AccessKey, o.SecretKey = "relaymesh-dev", "relaymesh-dev-secret"
 	return o
+}
+
+// startOriginProxies puts the origin in Options.OriginRegion: one delaying
+// proxy per other region (see wan.Proxy).
+func (m *Mesh) startOriginProxies() error {
+	o := m.opts
+	if o.OriginRegion == "" || !o.WAN {
+		return nil
+	}
+	if _, ok := regions.Lookup(o.OriginRegion); !ok {
+		return fmt.Errorf("devmesh: unknown origin region %q; valid regions: %v", o.OriginRegion, regions.Names())
+	}
+	m.originProxies = map[string]*wan.Proxy{}
+	for _, r := range regions.All() {
+		if len(o.Regions) > 0 && !slices.Contains(o.Regions, r.Name) {
+			continue
+		}
+		d, err := regions.OneWay(r.Name, o.OriginRegion)
+		if err != nil || d == 0 {
+			continue // the origin's own region: no delay
+		}
+		p, err := wan.StartProxy(net.JoinHostPort(o.Host, "0"), m.OriginEndpoint(), d)
+		if err != nil {
+			return fmt.Errorf("devmesh: origin proxy for %s: %w", r.Name, err)
+		}
+		m.originProxies[r.Name] = p
+	}
+	return nil
 }
 
 // startDemo publishes the looping demo stream into the origin, as a
@@ -315,6 +357,9 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 			m.demoCancel()
 			<-m.demoDone
 		}
+		for _, p := range m.originProxies {
+			errs = append(errs, p.Close())
+		}
 		if m.origin != nil {
 			errs = append(errs, m.origin.Close(ctx))
 		}
@@ -334,10 +379,14 @@ func (m *Mesh) PrintSummary(w io.Writer) {
 		wan = "on (delays from the regions latency model)"
 	}
 	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(nodes), wan)
+	where := ""
+	if m.originProxies != nil {
+		where = fmt.Sprintf(", in %s (other regions reach it with WAN latency)", m.opts.OriginRegion)
+	}
 	if m.origin != nil {
-		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q\n\n", m.origin.Endpoint(), m.opts.Bucket)
+		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q%s\n\n", m.origin.Endpoint(), m.opts.Bucket, where)
 	} else {
-		fmt.Fprintf(w, "origin: %s, bucket %q\n\n", m.opts.Origin.Endpoint, m.opts.Origin.Bucket)
+		fmt.Fprintf(w, "origin: %s, bucket %q%s\n\n", m.opts.Origin.Endpoint, m.opts.Origin.Bucket, where)
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)\tDEMO STREAM")

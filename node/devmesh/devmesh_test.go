@@ -13,6 +13,8 @@ import (
 
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/nodetest"
+	"github.com/relaymesh/relaymesh/origin"
+	"github.com/relaymesh/relaymesh/regions"
 	"go.uber.org/goleak"
 )
 
@@ -137,4 +139,50 @@ func ingest(t *testing.T, m *Mesh, n *node.Node, method, path, body string, want
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s on %s: %d (%s), want %d", method, path, n.Name(), resp.StatusCode, resp.Header.Get("X-Relaymesh-Ingest"), want)
 	}
+}
+
+// TestOriginRegionDelaysOriginFills: with the origin in Virginia, a
+// Frankfurt node's origin fill takes at least the Frankfurt-Virginia round
+// trip (a Virginia node's is only logged: an upper bound would be a timing
+// assertion on a shared machine).
+func TestOriginRegionDelaysOriginFills(t *testing.T) {
+	opts := testOptions(t)
+	opts.Regions = []string{"virginia", "frankfurt"}
+	opts.OriginRegion = "virginia"
+	m := startMesh(t, opts)
+	rtt, err := regions.RTT("virginia", "frankfurt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := origin.New(node.OriginClientConfig(m.originConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, key := range []string{"live/a.ts", "live/b.ts"} {
+		if _, err := client.Put(ctx, key, strings.NewReader("x"), 1, "video/mp2t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := func(n *node.Node, path string) time.Duration {
+		start := time.Now()
+		resp, err := http.Get(n.HTTPURL() + "/hls/live/" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s on %s: %d", path, n.Name(), resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	virginia, frankfurt := m.Nodes()[0], m.Nodes()[1]
+	// Each node owns its region's keys: both fill from the origin.
+	if d := took(frankfurt, "a.ts"); d < rtt {
+		t.Errorf("Frankfurt's origin fill took %v, less than the Frankfurt-Virginia round trip %v", d, rtt)
+	} else {
+		t.Logf("Frankfurt's origin fill: %v (round trip to the origin's region %v)", d, rtt)
+	}
+	t.Logf("Virginia's origin fill, no proxy: %v", took(virginia, "b.ts"))
 }
