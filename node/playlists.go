@@ -21,9 +21,12 @@ import (
 // cache, so players everywhere see the new segments within the network's
 // one-way latency instead of waiting for their cached copy to expire.
 //
-// (Core NATS over the leaf tree was the first choice, but a wildcard
-// subscription's messages did not cross the hub from one leaf to another
-// in our tree; the direct path is also faster than the tree path.)
+// Why not a NATS subject over the leaf tree (core NATS does cross it; chat
+// presence uses it): the tree path can be longer than the direct one (Seoul
+// to Frankfurt via a hub), and core NATS drops messages while the tree
+// re-forms after a node dies, exactly when edges most need the update. A
+// direct stream per member has neither problem; the cost is one stream per
+// member per playlist update, a few hundred bytes each.
 
 // playlistAnnounce is the message.
 type playlistAnnounce struct {
