@@ -48,7 +48,7 @@ func (n *Node) startHLS() error {
 		Mesh: hlsMesh{n}, ShieldRegion: h.ShieldRegion,
 		Opener:       fetch.Link(n.endpoint, link.KindFetch),
 		CachedOpener: fetch.Link(n.endpoint, link.KindFetchCached),
-		CacheName: n.cfg.Node.Name,
+		CacheName:    n.cfg.Node.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
-	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/devmesh/demo"
 	"github.com/relaymesh/relaymesh/origin"
