@@ -16,6 +16,7 @@ import (
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -227,13 +228,15 @@ func TestChatAcrossFourRegions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pace := time.NewTicker(10 * time.Millisecond) // a publisher posts every 10 ms
+			defer pace.Stop()
 			for k := 0; k < perPublisher; k++ {
 				text := fmt.Sprintf("%s|%d|%d", n.Name(), k, time.Now().UnixNano())
 				if err := pub.Publish(ctx, text, strconv.Itoa(k)); err != nil {
 					t.Error(err)
 					return
 				}
-				time.Sleep(10 * time.Millisecond) // pacing: a publisher posts every 10 ms, not a wait for a condition
+				<-pace.C
 			}
 		}()
 	}
@@ -412,7 +415,7 @@ func TestChatSurvivesRootKill(t *testing.T) {
 	}
 	// Mid-stream means messages keep arriving: 30 more, then the kill.
 	soFar := victimCount.Load()
-	waitFor(t, 10*time.Second, "30 more messages at the root's fan", func() bool { return victimCount.Load() >= soFar+30 })
+	nodetest.WaitFor(t, 10*time.Second, "30 more messages at the root's fan", func() bool { return victimCount.Load() >= soFar+30 })
 	killed := time.Now()
 	_ = root.Close()
 	<-victimDone
@@ -470,11 +473,11 @@ func TestChatSurvivesRootKill(t *testing.T) {
 	before := len(acked)
 	mu.Unlock()
 	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	waitFor(t, 10*time.Second, "50 more acks after the tree re-formed", func() bool { return ackedCount() >= before+50 })
+	nodetest.WaitFor(t, 10*time.Second, "50 more acks after the tree re-formed", func() bool { return ackedCount() >= before+50 })
 	close(stop)
 	wg.Wait()
 	// Every publish written gets its answer; the set of acked ids is then final.
-	waitFor(t, 10*time.Second, "an ack for every publish", func() bool { return int64(ackedCount()) >= sent.Load() })
+	nodetest.WaitFor(t, 10*time.Second, "an ack for every publish", func() bool { return int64(ackedCount()) >= sent.Load() })
 
 	// The victim resumes on a survivor with its marks and must end up with
 	// every acknowledged message exactly once.
@@ -542,16 +545,4 @@ drain:
 		}
 	}
 	t.Logf("%d acknowledged messages from %d survivors; resumed fan holds all, none twice", len(acked), len(survivors))
-}
-
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval
-	}
 }

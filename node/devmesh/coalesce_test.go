@@ -3,13 +3,14 @@ package devmesh
 import (
 	"context"
 	"fmt"
-	"github.com/relaymesh/relaymesh/node"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node"
 
 	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/origin"
@@ -43,24 +44,7 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 			}
 			m := startMesh(t, opts)
 			nodes := m.Nodes()
-			// Owners are computed from membership: wait until every node
-			// sees every other alive, as in steady state.
-			deadline := time.Now().Add(20 * time.Second)
-			for converged := false; !converged; time.Sleep(50 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("membership did not converge")
-				}
-				converged = true
-				for _, n := range nodes {
-					alive := 0
-					for _, mem := range n.Cluster().Members() {
-						if mem.State == "alive" {
-							alive++
-						}
-					}
-					converged = converged && alive == len(nodes)
-				}
-			}
+			waitAllAlive(t, nodes, 20*time.Second)
 
 			client, err := origin.New(node.OriginClientConfig(m.originConfig()))
 			if err != nil {

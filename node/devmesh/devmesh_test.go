@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
+	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/regions"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
@@ -185,4 +187,25 @@ func TestOriginRegionDelaysOriginFills(t *testing.T) {
 		t.Logf("Frankfurt's origin fill: %v (round trip to the origin's region %v)", d, rtt)
 	}
 	t.Logf("Virginia's origin fill, no proxy: %v", took(virginia, "b.ts"))
+}
+
+// waitAllAlive waits until every node sees every node alive: HLS owners
+// and the leaf tree are computed from membership, so tests that count
+// fills or hops start from this steady state.
+func waitAllAlive(t *testing.T, nodes []*node.Node, within time.Duration) {
+	t.Helper()
+	nodetest.WaitFor(t, within, "every node sees every node alive", func() bool {
+		for _, n := range nodes {
+			alive := 0
+			for _, m := range n.Cluster().Members() {
+				if m.State == membership.StateAlive {
+					alive++
+				}
+			}
+			if alive != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -2,12 +2,13 @@ package devmesh
 
 import (
 	"context"
-	"github.com/relaymesh/relaymesh/node"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node"
 
 	"github.com/relaymesh/relaymesh/origin"
 )

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/origin/miniotest"
 )
@@ -49,9 +50,7 @@ func TestOriginOutageThroughTheWholeMesh(t *testing.T) {
 	}
 	m := startMesh(t, opts)
 	seoul, frankfurt := m.Nodes()[0], m.Nodes()[1]
-	waitFor(t, 20*time.Second, "both nodes see each other", func() bool {
-		return len(hlsMesh(seoul)) == 2 && len(hlsMesh(frankfurt)) == 2
-	})
+	waitAllAlive(t, m.Nodes(), 20*time.Second)
 
 	hc := &http.Client{Timeout: 10 * time.Second}
 	var acked []write // in acknowledgement order
@@ -91,7 +90,7 @@ func TestOriginOutageThroughTheWholeMesh(t *testing.T) {
 	}
 	mustServe := func(path, want string) {
 		t.Helper()
-		waitFor(t, 5*time.Second, "Frankfurt serves "+path, func() bool {
+		nodetest.WaitFor(t, 5*time.Second, "Frankfurt serves "+path, func() bool {
 			code, body := get(path)
 			return code == 200 && body == want
 		})
@@ -140,7 +139,7 @@ func TestOriginOutageThroughTheWholeMesh(t *testing.T) {
 
 	// Origin back: the spool drains, in order.
 	mio.Restart()
-	waitFor(t, 30*time.Second, "Seoul's spool drains into the origin", func() bool { return seoul.Spooled() == 0 })
+	nodetest.WaitFor(t, 30*time.Second, "Seoul's spool drains into the origin", func() bool { return seoul.Spooled() == 0 })
 
 	if err := rec.inOrder(acked); err != nil {
 		t.Fatal(err)

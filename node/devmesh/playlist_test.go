@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/regions"
 )
 
@@ -40,13 +41,9 @@ func TestPlaylistUpdatesReachEveryEdge(t *testing.T) {
 	v2 := "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:2\n#EXTINF:1.0,\nseg2.ts\n"
 	push(v1)
 	for _, n := range nodes { // every edge caches v1 (for 30 s)
-		deadline := time.Now().Add(10 * time.Second)
-		for get(n.HTTPURL()+"/hls/live/index.m3u8") != v1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never served v1", n.Name())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		nodetest.WaitFor(t, 10*time.Second, n.Name()+" serving v1", func() bool {
+			return get(n.HTTPURL()+"/hls/live/index.m3u8") == v1
+		})
 	}
 
 	push(v2)

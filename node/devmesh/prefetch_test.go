@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 )
 
 // TestEdgesWithPlayersPrefetchNewSegments: when the ingest node (Seoul)
@@ -26,14 +26,7 @@ func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 		byRegion[n.Region()] = n
 	}
 	seoul, tokyo, frankfurt := byRegion["seoul"], byRegion["tokyo"], byRegion["frankfurt"]
-	waitFor(t, 20*time.Second, "every node sees every other", func() bool {
-		for _, n := range nodes {
-			if len(hlsMesh(n)) != len(nodes) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAllAlive(t, nodes, 20*time.Second)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	push := func(path, body string) { t.Helper(); ingest(t, m, seoul, "PUT", path, body, http.StatusCreated) }
 	get := func(n *node.Node, path string) (string, http.Header) {
@@ -60,7 +53,7 @@ func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 	push("index.m3u8", head+"#EXTINF:1.0,\nseg1.ts\n#EXTINF:1.0,\nseg2.ts\n")
 	acked := time.Now()
 	fc := frankfurt.HLSCounters()
-	waitFor(t, 10*time.Second, "Frankfurt prefetches seg1 and seg2", func() bool { return fc.Prefetched.Load() == 2 })
+	nodetest.WaitFor(t, 10*time.Second, "Frankfurt prefetches seg1 and seg2", func() bool { return fc.Prefetched.Load() == 2 })
 	t.Logf("Frankfurt holds both segments %v after Seoul acked the playlist (WAN one-way 115.65 ms)", time.Since(acked).Round(time.Millisecond))
 
 	for path, want := range map[string]string{"seg1.ts": seg1, "seg2.ts": seg2} {
@@ -81,15 +74,4 @@ func TestEdgesWithPlayersPrefetchNewSegments(t *testing.T) {
 	if fails := fc.PrefetchFails.Load(); fails != 0 {
 		t.Errorf("%d prefetches failed", fails)
 	}
-}
-
-// hlsMesh is the live members n would fill from.
-func hlsMesh(n *node.Node) []string {
-	var names []string
-	for _, m := range n.Cluster().Members() {
-		if m.State == membership.StateAlive {
-			names = append(names, m.Name)
-		}
-	}
-	return names
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
@@ -25,14 +26,7 @@ func TestLiveSegmentsComeFromTheIngestNode(t *testing.T) {
 	opts.PerRegion = 2
 	m := startMesh(t, opts)
 	nodes := m.Nodes()
-	waitFor(t, 20*time.Second, "every node sees every other", func() bool {
-		for _, n := range nodes {
-			if len(hlsMesh(n)) != len(nodes) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAllAlive(t, nodes, 20*time.Second)
 	seoul := nodes[0]
 	var frankfurt []*node.Node
 	for _, n := range nodes {
@@ -43,7 +37,7 @@ func TestLiveSegmentsComeFromTheIngestNode(t *testing.T) {
 	seg := strings.Repeat("s", 40_000)
 	ingest(t, m, seoul, "PUT", "seg1.ts", seg, http.StatusCreated)
 	ingest(t, m, seoul, "PUT", "index.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg1.ts\n", http.StatusCreated)
-	waitFor(t, 5*time.Second, "the announcement reaches Frankfurt", func() bool {
+	nodetest.WaitFor(t, 5*time.Second, "the announcement reaches Frankfurt", func() bool {
 		return frankfurt[0].PlaylistUpdates() == 1 && frankfurt[1].PlaylistUpdates() == 1
 	})
 

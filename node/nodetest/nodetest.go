@@ -1,6 +1,7 @@
 // Package nodetest holds what the tests of several packages share when they
-// run real nodes: a logger that writes into the test log, and the leak-check
-// options that ignore upstream libraries' lingering goroutines.
+// run real nodes: a logger that writes into the test log, the leak-check
+// options that ignore upstream libraries' lingering goroutines, and polling
+// for a condition with a deadline.
 package nodetest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/natsd"
@@ -51,4 +53,18 @@ func LeakOptions(extra ...goleak.Option) []goleak.Option {
 		extra = append(extra, goleak.IgnoreTopFunction(f))
 	}
 	return extra
+}
+
+// WaitFor polls cond every 10 ms until it holds, and fails the test if it
+// does not within the given time: tests wait for conditions, not for
+// sleeps to be long enough.
+func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval
+	}
 }

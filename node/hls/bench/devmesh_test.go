@@ -99,7 +99,7 @@ func waitForDemo(ctx context.Context, t *testing.T, base string, n int) benchkit
 		return resp.StatusCode == http.StatusOK && err == nil && len(pl.Segments) >= liveEdge
 	}
 	var mesh benchkit.Mesh
-	waitFor(t, 30*time.Second, "the demo stream on every node", func() bool {
+	nodetest.WaitFor(t, 30*time.Second, "the demo stream on every node", func() bool {
 		var err error
 		if mesh, err = benchkit.Discover(ctx, nil, base); err != nil || len(mesh.Nodes) != n {
 			return false

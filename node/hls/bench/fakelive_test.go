@@ -222,18 +222,6 @@ func (f *fakeLive) locked(fn func()) {
 	fn()
 }
 
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // running is a Run in the background that the test stops.
 type running struct {
 	cancel context.CancelFunc

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/nodetest"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
@@ -36,10 +37,10 @@ func TestPlayersFollowTheLiveEdge(t *testing.T) {
 	cfg.Progress = &progress
 	run := startRun(t, cfg)
 
-	waitFor(t, 10*time.Second, "players at the edge", func() bool { return f.atEdge(5) })
+	nodetest.WaitFor(t, 10*time.Second, "players at the edge", func() bool { return f.atEdge(5) })
 	for _, n := range []uint64{11, 12} {
 		f.advance(n)
-		waitFor(t, 10*time.Second, "players at the new edge", func() bool { return f.atEdge(5) })
+		nodetest.WaitFor(t, 10*time.Second, "players at the new edge", func() bool { return f.atEdge(5) })
 	}
 	rep := run.stop(t)
 	logReport(t, rep)
@@ -105,9 +106,9 @@ func TestSlowPlayerMissesSegments(t *testing.T) {
 	nodes := f.start(t)
 	run := startRun(t, testConfig(nodes[:1], 1))
 
-	waitFor(t, 10*time.Second, "the player at the edge", func() bool { return f.atEdge(1) })
+	nodetest.WaitFor(t, 10*time.Second, "the player at the edge", func() bool { return f.atEdge(1) })
 	f.advance(20) // the window is now 15..20: 11..14 slid out unseen
-	waitFor(t, 20*time.Second, "the player at the new edge", func() bool { return f.atEdge(1) })
+	nodetest.WaitFor(t, 20*time.Second, "the player at the new edge", func() bool { return f.atEdge(1) })
 	rep := run.stop(t)
 	logReport(t, rep)
 
@@ -152,7 +153,7 @@ func TestBadPlaylistsAreErrors(t *testing.T) {
 			f := newFakeLive(10)
 			f.playlistStatus, f.playlistBody = tc.status, tc.body
 			run := startRun(t, testConfig(f.start(t), 2))
-			waitFor(t, 10*time.Second, "two loads per player", func() bool {
+			nodetest.WaitFor(t, 10*time.Second, "two loads per player", func() bool {
 				f.mu.Lock()
 				defer f.mu.Unlock()
 				return f.playlists >= 4 && len(f.players) == 2

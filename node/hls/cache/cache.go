@@ -21,6 +21,10 @@ type Cache struct {
 	mem *lru[Entry] // guarded by mu
 
 	flight singleflight.Group
+	// joinedHook, set by tests only, runs when a FillOutcome caller is
+	// registered with its key's flight (DoChan has returned), so that a
+	// test can tell a joined caller from a late one without sleeping.
+	joinedHook func()
 
 	// Fill lifecycle: fills run under base, which Close cancels; fillsMu
 	// orders fills.Add against Close's fills.Wait.

@@ -55,6 +55,9 @@ func (c *Cache) FillOutcome(ctx context.Context, key string, fill FillFunc) (Ent
 		hit = found
 		return e, err
 	})
+	if c.joinedHook != nil {
+		c.joinedHook() // this caller now waits on key's flight
+	}
 	select {
 	case r := <-ch:
 		outcome := Collapsed

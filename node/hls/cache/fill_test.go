@@ -191,6 +191,8 @@ func TestFillOutcome(t *testing.T) {
 	c := newTestCache(t, Config{MemoryBytes: 1 << 20})
 	want := segment("live/seg9.ts", 64)
 	entered, release := make(chan struct{}), make(chan struct{})
+	joined := make(chan struct{}, 2) // one signal per caller that joins a flight
+	c.joinedHook = func() { joined <- struct{}{} }
 	fill := func(ctx context.Context) (Entry, error) {
 		close(entered)
 		<-release
@@ -205,6 +207,7 @@ func TestFillOutcome(t *testing.T) {
 		first <- o
 	}()
 	<-entered // the first caller's fill is running
+	<-joined  // and the first caller waits on it
 	second := make(chan Outcome, 1)
 	go func() {
 		_, o, err := c.FillOutcome(context.Background(), want.Key, func(context.Context) (Entry, error) {
@@ -215,14 +218,7 @@ func TestFillOutcome(t *testing.T) {
 		}
 		second <- o
 	}()
-	// The second caller has missed (counted) and is about to join the
-	// flight; singleflight shows no event for the join itself, so allow a
-	// few more milliseconds (a late joiner would report Hit and fail).
-	deadline := time.Now().Add(5 * time.Second)
-	for c.Stats().Misses < 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // poll interval
-	}
-	time.Sleep(10 * time.Millisecond)
+	<-joined // the second caller waits on the first one's flight
 	close(release)
 	if o := <-first; o != Filled {
 		t.Errorf("first caller: outcome %v, want Filled", o)

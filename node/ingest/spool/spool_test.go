@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relaymesh/relaymesh/node/nodetest"
 )
 
 func testConfig() Config {
@@ -93,17 +95,6 @@ func startRun(t *testing.T, s *Spool, apply ApplyFunc) (stop func() error) {
 	}
 	t.Cleanup(func() { _ = stop() })
 	return stop
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func flush(t *testing.T, s *Spool) {
@@ -206,7 +197,7 @@ func TestOutageThenRecovery(t *testing.T) {
 	if got := len(opFiles(t, dir)); got != len(ops) {
 		t.Fatalf("%d files on disk after %d acknowledged appends", got, len(ops))
 	}
-	waitFor(t, "retries", func() bool { return s.Stats().Retries >= 3 })
+	nodetest.WaitFor(t, 10*time.Second, "retries", func() bool { return s.Stats().Retries >= 3 })
 	if st := s.Stats(); st.Len != len(ops) || st.Applied != 0 || st.Oldest <= 0 {
 		t.Fatalf("during outage: %+v", st)
 	}
@@ -267,7 +258,7 @@ func TestRestartMidStream(t *testing.T) {
 	s := openT(t, dir, testConfig())
 	stop := startRun(t, s, origin.apply)
 	appendAll(t, s, first)
-	waitFor(t, "a retry", func() bool { return s.Stats().Retries > 0 })
+	nodetest.WaitFor(t, 10*time.Second, "a retry", func() bool { return s.Stats().Retries > 0 })
 	oldest := s.Oldest()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -291,7 +282,7 @@ func TestRestartMidStream(t *testing.T) {
 	// The origin comes back, takes some ops, and the node restarts again.
 	origin.setDown(false)
 	stop = startRun(t, s, origin.apply)
-	waitFor(t, "some ops applied", func() bool { return s.Stats().Applied >= 7 })
+	nodetest.WaitFor(t, 10*time.Second, "some ops applied", func() bool { return s.Stats().Applied >= 7 })
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +501,7 @@ func TestCloseStopsBlockedApply(t *testing.T) {
 func TestOneRunAtATime(t *testing.T) {
 	s := openT(t, t.TempDir(), testConfig())
 	startRun(t, s, (&fakeOrigin{}).apply)
-	waitFor(t, "Run to start", func() bool {
+	nodetest.WaitFor(t, 10*time.Second, "Run to start", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.running
