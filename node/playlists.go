@@ -31,9 +31,8 @@ import (
 // playlistAnnounce is the message.
 type playlistAnnounce struct {
 	Key    string `json:"key"`
-	Body   []byte `json:"body"` // the playlist itself
-	Origin string `json:"origin"`
-	Stored int64  `json:"stored"` // unix nanoseconds at the ingest node: newer wins
+	Body   []byte `json:"body"`   // the playlist itself
+	Stored int64  `json:"stored"` // unix nanoseconds at the ingest node: the tie-break of hls.PlaylistSupersedes
 }
 
 // maxAnnounce bounds an announced playlist; real ones are a few KB.
@@ -43,7 +42,7 @@ const maxAnnounce = 256 << 10
 const announceTimeout = 5 * time.Second
 
 func (n *Node) announcePlaylist(key string, body []byte) {
-	b, err := json.Marshal(playlistAnnounce{Key: key, Body: body, Origin: n.cfg.Node.Name, Stored: time.Now().UnixNano()})
+	b, err := json.Marshal(playlistAnnounce{Key: key, Body: body, Stored: time.Now().UnixNano()})
 	if err != nil || len(b) > maxAnnounce {
 		return
 	}
@@ -112,13 +111,13 @@ func parseAnnouncement(data []byte) (playlistAnnounce, string, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, "", fmt.Errorf("announcement: %w", err)
 	}
-	stream, path, ok := strings.Cut(a.Key, "/")
-	if !ok || !strings.HasSuffix(path, ".m3u8") {
-		return a, "", fmt.Errorf("announcement: %q is not a playlist key", a.Key)
-	}
-	if _, err := origin.ValidKey(stream, path); err != nil {
+	if err := origin.CheckKey(a.Key); err != nil {
 		return a, "", fmt.Errorf("announcement: %w", err)
 	}
+	if !strings.HasSuffix(a.Key, ".m3u8") {
+		return a, "", fmt.Errorf("announcement: %q is not a playlist key", a.Key)
+	}
+	stream, _, _ := strings.Cut(a.Key, "/")
 	if _, err := playlist.Parse(a.Body); err != nil {
 		return a, "", fmt.Errorf("announcement of %s: %w", a.Key, err)
 	}

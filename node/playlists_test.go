@@ -11,7 +11,7 @@ import (
 )
 
 func announcement(key, body string) []byte {
-	b, _ := json.Marshal(playlistAnnounce{Key: key, Body: []byte(body), Origin: "x", Stored: time.Now().UnixNano()})
+	b, _ := json.Marshal(playlistAnnounce{Key: key, Body: []byte(body), Stored: time.Now().UnixNano()})
 	return b
 }
 

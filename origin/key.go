@@ -70,9 +70,10 @@ func ValidKey(stream, path string) (string, error) {
 	return key, nil
 }
 
-// checkKey validates a whole key as ValidKey built it, for the client's
-// calls: the key's first segment is the stream.
-func checkKey(key string) error {
+// CheckKey validates a whole key as ValidKey built it ("{stream}/{path}"):
+// for keys that arrive whole, from the client's callers, peers and
+// playlists.
+func CheckKey(key string) error {
 	stream, path, ok := strings.Cut(key, "/")
 	if !ok {
 		return &KeyError{Stream: key, Reason: `key has no "/" between stream and path`}

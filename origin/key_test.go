@@ -91,8 +91,8 @@ func TestValidKey(t *testing.T) {
 			if err != nil || key != tc.want {
 				t.Errorf("ValidKey(%q, %.60q) = %q, %v; want %q", tc.stream, tc.path, key, err, tc.want)
 			}
-			if err := checkKey(key); err != nil {
-				t.Errorf("checkKey(%q): %v", key, err)
+			if err := CheckKey(key); err != nil {
+				t.Errorf("CheckKey(%q): %v", key, err)
 			}
 			continue
 		}
@@ -111,8 +111,8 @@ func TestValidKey(t *testing.T) {
 
 func TestCheckKey(t *testing.T) {
 	for _, key := range []string{"", "live", "/live/x.ts", "live/", "../x.ts", "live/a/../x.ts"} {
-		if err := checkKey(key); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("checkKey(%q) = %v, want ErrInvalidKey", key, err)
+		if err := CheckKey(key); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("CheckKey(%q) = %v, want ErrInvalidKey", key, err)
 		}
 	}
 }
@@ -158,8 +158,8 @@ func FuzzValidKey(f *testing.F) {
 		if strings.ContainsAny(key, "\\%\x00") || strings.ContainsFunc(key, unicode.IsControl) {
 			t.Fatalf("key %q has a forbidden character", key)
 		}
-		if err := checkKey(key); err != nil {
-			t.Fatalf("checkKey(%q) refuses what ValidKey built: %v", key, err)
+		if err := CheckKey(key); err != nil {
+			t.Fatalf("CheckKey(%q) refuses what ValidKey built: %v", key, err)
 		}
 	})
 }

@@ -97,18 +97,7 @@ func validKey(key string) error {
 	if len(key) > MaxKeyLen {
 		return fmt.Errorf("%w: key is %d bytes, more than %d", origin.ErrInvalidKey, len(key), MaxKeyLen)
 	}
-	stream, path, ok := strings.Cut(key, "/")
-	if !ok {
-		return fmt.Errorf("%w: key %.80q has no \"/\" between stream and path", origin.ErrInvalidKey, key)
-	}
-	got, err := origin.ValidKey(stream, path)
-	if err != nil {
-		return err
-	}
-	if got != key { // cannot happen today; guards a future normalising ValidKey
-		return fmt.Errorf("%w: key %.80q is not in canonical form", origin.ErrInvalidKey, key)
-	}
-	return nil
+	return origin.CheckKey(key)
 }
 
 // appendRequest appends the request for key to b. The key must be valid.

@@ -3,7 +3,6 @@ package wan
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -185,5 +184,3 @@ func (p *Proxy) write(dst net.Conn, chunks <-chan chunk) bool {
 	}
 	return true
 }
-
-var _ io.Closer = (*Proxy)(nil)

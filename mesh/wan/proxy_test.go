@@ -36,18 +36,26 @@ func echoServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestProxyDelaysEachDirection(t *testing.T) {
-	const oneWay = 40 * time.Millisecond
-	p, err := StartProxy("127.0.0.1:0", echoServer(t), oneWay)
+// proxied starts a proxy to target with the given one-way delay, closed
+// when the test ends, and dials it.
+func proxied(t *testing.T, target string, oneWay time.Duration) (*Proxy, net.Conn) {
+	t.Helper()
+	p, err := StartProxy("127.0.0.1:0", target, oneWay)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { _ = p.Close() })
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return p, c
+}
+
+func TestProxyDelaysEachDirection(t *testing.T) {
+	const oneWay = 40 * time.Millisecond
+	_, c := proxied(t, echoServer(t), oneWay)
 	r := bufio.NewReader(c)
 	for i := range 3 {
 		start := time.Now()
@@ -70,16 +78,7 @@ func TestProxyDelaysEachDirection(t *testing.T) {
 // A large transfer keeps its bytes and order: the delay is latency, not a
 // bandwidth limit or a reordering.
 func TestProxyKeepsBytesInOrder(t *testing.T) {
-	p, err := StartProxy("127.0.0.1:0", echoServer(t), 5*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := proxied(t, echoServer(t), 5*time.Millisecond)
 	var want strings.Builder
 	for i := range 20000 {
 		want.WriteString(strings.Repeat(string(rune('a'+i%26)), 50))
@@ -96,15 +95,7 @@ func TestProxyKeepsBytesInOrder(t *testing.T) {
 // are gone (main_test checks for leaks); a refused target closes the
 // client's connection.
 func TestProxyCloseAndRefusedTarget(t *testing.T) {
-	p, err := StartProxy("127.0.0.1:0", echoServer(t), time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p, c := proxied(t, echoServer(t), time.Millisecond)
 	if _, err := c.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -119,16 +110,7 @@ func TestProxyCloseAndRefusedTarget(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	_ = ln.Close()
-	p2, err := StartProxy("127.0.0.1:0", dead, time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
-	c2, err := net.Dial("tcp", p2.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
+	_, c2 := proxied(t, dead, time.Millisecond)
 	_ = c2.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := io.ReadAll(c2); isTimeout(err) {
 		t.Fatal("refused target: the client's connection is still open")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
+	"github.com/relaymesh/relaymesh/mesh/tree"
 	"github.com/relaymesh/relaymesh/node"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -80,28 +81,7 @@ func waitTree(t *testing.T, nodes []*node.Node, within time.Duration) {
 
 // pathOneWay is the modelled one-way latency along the tree from a to b.
 func pathOneWay(parents, regionOf map[string]string, a, b string) time.Duration {
-	up := func(n string) []string {
-		var p []string
-		for ; n != ""; n = parents[n] {
-			p = append(p, n)
-		}
-		return p
-	}
-	pa, pb := up(a), up(b)
-	onB := map[string]int{}
-	for i, n := range pb {
-		onB[n] = i
-	}
-	var path []string
-	for _, n := range pa {
-		path = append(path, n)
-		if i, ok := onB[n]; ok {
-			for j := i - 1; j >= 0; j-- {
-				path = append(path, pb[j])
-			}
-			break
-		}
-	}
+	path, _ := tree.Path(parents, a, b)
 	var d time.Duration
 	for i := 1; i < len(path); i++ {
 		ow, _ := regions.OneWay(regionOf[path[i-1]], regionOf[path[i]])

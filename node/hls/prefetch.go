@@ -2,7 +2,6 @@ package hls
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,7 +80,7 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte) 
 	var keys []string
 	for _, uri := range append(append([]string(nil), p.Maps...), segs...) {
 		key, ok := playlist.Resolve(playlistKey, uri)
-		if !ok || !validObjectKey(key) {
+		if !ok || origin.CheckKey(key) != nil {
 			continue
 		}
 		if _, immutable, ok := KindOf(key); ok && immutable && !s.cfg.Cache.Has(key) {
@@ -122,15 +121,4 @@ func (s *Server) prefetchOne(ctx context.Context, key string) bool {
 		return true
 	}
 	return false
-}
-
-// validObjectKey reports whether key ("stream/path") passes the origin's
-// key rules, as keys from requests do.
-func validObjectKey(key string) bool {
-	stream, p, ok := strings.Cut(key, "/")
-	if !ok {
-		return false
-	}
-	_, err := origin.ValidKey(stream, p)
-	return err == nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/relaymesh/relaymesh/mesh/tree"
 	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/regions"
 )
@@ -71,37 +72,7 @@ func (m Mesh) Roots() []string {
 // ancestor, then down to b): what WAN emulation adds, and the floor for
 // that pair. ok is false when the tree does not connect them.
 func (m Mesh) ModelOneWay(a, b string) (d time.Duration, ok bool) {
-	up := func(n string) []string {
-		var path []string
-		for seen := 0; n != "" && seen <= len(m.Parents); seen++ {
-			path = append(path, n)
-			p, known := m.Parents[n]
-			if !known {
-				return nil
-			}
-			n = p
-		}
-		return path
-	}
-	pa, pb := up(a), up(b)
-	if pa == nil || pb == nil {
-		return 0, false
-	}
-	onB := map[string]int{}
-	for i, n := range pb {
-		onB[n] = i
-	}
-	var path []string
-	for _, n := range pa {
-		path = append(path, n)
-		if i, found := onB[n]; found {
-			for j := i - 1; j >= 0; j-- {
-				path = append(path, pb[j])
-			}
-			ok = true
-			break
-		}
-	}
+	path, ok := tree.Path(m.Parents, a, b)
 	if !ok {
 		return 0, false
 	}
