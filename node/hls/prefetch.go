@@ -29,43 +29,12 @@ const watchWindow = 30 * time.Second
 // durations from it), so older ones are rarely asked for.
 const prefetchDepth = 3
 
-// watchList remembers which streams had players here, and when last.
-type watchList struct {
-	mu   sync.Mutex
-	last map[string]time.Time // stream -> last playlist served
-}
-
-// add notes that a player fetched stream's playlist now. Only streams
-// that exist get here (their playlist was served), so the map is bounded
-// by the streams on the origin; entries past the window are pruned as the
-// map grows.
-func (w *watchList) add(stream string) {
-	now := time.Now()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.last == nil {
-		w.last = make(map[string]time.Time)
-	}
-	if len(w.last) >= 1024 {
-		for s, t := range w.last {
-			if now.Sub(t) > watchWindow {
-				delete(w.last, s)
-			}
-		}
-	}
-	w.last[stream] = now
-}
-
-func (w *watchList) has(stream string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t, ok := w.last[stream]
-	return ok && time.Since(t) <= watchWindow
-}
-
 // Watched reports whether players fetched stream's playlist from this edge
 // within the last half minute.
-func (s *Server) Watched(stream string) bool { return s.watched.has(stream) }
+func (s *Server) Watched(stream string) bool {
+	_, ok := s.watched.get(stream)
+	return ok
+}
 
 // Prefetch fills the newest segments (and init sections) listed in the
 // playlist body, stored under playlistKey, that this edge has not cached,

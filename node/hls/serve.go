@@ -64,8 +64,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	counters Counters
-	watched  watchList
-	sources  sourceList
+	watched  recent[struct{}] // streams with players here: prefetch.go
+	sources  recent[string]   // stream -> its ingest node: source.go
 }
 
 // New builds a Server.
@@ -88,7 +88,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StaleWait <= 0 {
 		cfg.StaleWait = time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger}, nil
+	return &Server{cfg: cfg, log: cfg.Logger,
+		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL}}, nil
 }
 
 // Routes registers the HLS endpoints.
@@ -152,7 +153,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		// player retries and picks up the fresh one when the fill lands.
 		s.counters.StaleServed.Add(1)
 		s.log.Debug("serving a stale playlist", "key", key, "expired", time.Since(stale.Expires).Round(time.Millisecond), "err", err)
-		s.watched.add(stream)
+		s.watched.note(stream, struct{}{})
 		ttl := int(time.Until(stale.Expires).Seconds()) - 1 // negative: seconds past freshness
 		s.serve(w, r, stale, ctype, immutable, fmt.Sprintf("%s; hit; ttl=%d; detail=origin-unavailable", s.cfg.CacheName, ttl))
 		return
@@ -162,7 +163,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !immutable {
-		s.watched.add(stream)
+		s.watched.note(stream, struct{}{})
 	}
 	status := s.cfg.CacheName + "; hit"
 	switch outcome {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/fetch"
@@ -29,37 +28,9 @@ import (
 // announcements does not send fills to the origin.
 const sourceTTL = 30 * time.Second
 
-// sourceList remembers each live stream's ingest node.
-type sourceList struct {
-	mu   sync.Mutex
-	last map[string]source // stream -> its ingest node
-}
-
-type source struct {
-	node string
-	at   time.Time
-}
-
 // NoteSource records that node announced a playlist of stream now: it is
-// the stream's ingest node. The map holds one entry per pushed stream;
-// entries past sourceTTL are pruned as it grows.
-func (s *Server) NoteSource(stream, node string) {
-	l := &s.sources
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.last == nil {
-		l.last = make(map[string]source)
-	}
-	if len(l.last) >= 1024 {
-		for k, v := range l.last {
-			if now.Sub(v.at) > sourceTTL {
-				delete(l.last, k)
-			}
-		}
-	}
-	l.last[stream] = source{node: node, at: now}
-}
+// the stream's ingest node.
+func (s *Server) NoteSource(stream, node string) { s.sources.note(stream, node) }
 
 // sourceOf returns the QUIC address of key's stream's live ingest node,
 // or "" when there is none, it is this node, or it is not a live member.
@@ -68,15 +39,12 @@ func (s *Server) sourceOf(key string) string {
 		return ""
 	}
 	stream, _, _ := strings.Cut(key, "/")
-	l := &s.sources
-	l.mu.Lock()
-	src, ok := l.last[stream]
-	l.mu.Unlock()
-	if !ok || time.Since(src.at) > sourceTTL || src.node == s.cfg.Mesh.Self().Name {
+	node, ok := s.sources.get(stream)
+	if !ok || node == s.cfg.Mesh.Self().Name {
 		return ""
 	}
 	for _, m := range s.cfg.Mesh.Members() {
-		if m.Name == src.node {
+		if m.Name == node {
 			return m.Addr
 		}
 	}
