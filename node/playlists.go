@@ -33,6 +33,8 @@ type playlistAnnounce struct {
 	Key    string `json:"key"`
 	Body   []byte `json:"body"`   // the playlist itself
 	Stored int64  `json:"stored"` // unix nanoseconds at the ingest node: the tie-break of hls.PlaylistSupersedes
+
+	pl playlist.Playlist // Body, parsed by parseAnnouncement
 }
 
 // maxAnnounce bounds an announced playlist; real ones are a few KB.
@@ -97,7 +99,7 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 	// ask. The announcement stream is done with first.
 	_ = s.Close()
 	if n.hls.Watched(stream) {
-		n.hls.Prefetch(n.ctx, a.Key, a.Body)
+		n.hls.Prefetch(n.ctx, a.Key, a.pl)
 	}
 }
 
@@ -118,9 +120,11 @@ func parseAnnouncement(data []byte) (playlistAnnounce, string, error) {
 		return a, "", fmt.Errorf("announcement: %q is not a playlist key", a.Key)
 	}
 	stream, _, _ := strings.Cut(a.Key, "/")
-	if _, err := playlist.Parse(a.Body); err != nil {
+	pl, err := playlist.Parse(a.Body)
+	if err != nil {
 		return a, "", fmt.Errorf("announcement of %s: %w", a.Key, err)
 	}
+	a.pl = pl
 	return a, stream, nil
 }
 

@@ -37,14 +37,10 @@ func (s *Server) Watched(stream string) bool {
 }
 
 // Prefetch fills the newest segments (and init sections) listed in the
-// playlist body, stored under playlistKey, that this edge has not cached,
+// playlist p, stored under playlistKey, that this edge has not cached,
 // as a player's request would, and returns how many it filled. A failure
 // is counted and left to the players' own requests.
-func (s *Server) Prefetch(ctx context.Context, playlistKey string, body []byte) int {
-	p, err := playlist.Parse(body)
-	if err != nil {
-		return 0
-	}
+func (s *Server) Prefetch(ctx context.Context, playlistKey string, p playlist.Playlist) int {
 	segs := p.Segments[max(0, len(p.Segments)-prefetchDepth):]
 	var keys []string
 	for _, uri := range append(append([]string(nil), p.Maps...), segs...) {
