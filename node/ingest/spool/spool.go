@@ -174,7 +174,10 @@ type Spool struct {
 // appends are removed; op files that fail their checks (truncated, bad
 // checksum) are removed and counted in Stats.Corrupt, never applied. Every
 // op file is read in full, so Open takes time in proportion to the backlog.
-// Sequence numbers resume after the highest one found.
+// Sequence numbers resume after the highest one found: they order the ops
+// on disk and are not kept once the spool has drained, so an empty spool
+// numbers from 1 again. Nothing outside the spool may rely on them across
+// an Open.
 func Open(dir string, cfg Config) (*Spool, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
