@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -35,6 +38,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "chat":
 			return runBenchChat(args[1:], stdout, stderr)
+		case "chat-worker": // hidden: a worker process of 'bench chat'
+			return runBenchChatWorker(stdout, stderr)
 		case "hls":
 			return runBenchHLS(args[1:], stdout, stderr)
 		case "-h", "--help", "help":
@@ -47,81 +52,176 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 }
 
 func runBenchChat(args []string, stdout, stderr io.Writer) int {
+	const name = "relaymesh bench chat"
 	cfg := chatbench.DefaultConfig()
 	fs := newFlagSet("bench chat", "bench chat [flags]", stderr)
-	nodes := fs.String("nodes", "", "comma-separated base URLs of the nodes to use (default: the alive members listed by --discover)")
-	discover := fs.String("discover", "http://127.0.0.1:8081", "node to ask for the mesh (GET /v1/mesh) when --nodes is not given")
+	nodes := fs.String("nodes", "", "comma-separated base URLs of relaymesh nodes to use (default: the alive members listed by --discover)")
+	discover := fs.String("discover", "http://127.0.0.1:8081", "node to ask for the mesh (GET /v1/mesh) when neither --nodes nor --servers is given")
+	servers := fs.String("servers", "", "comma-separated base URLs of chat servers of any kind (e.g. cmd/phase1chat), used as given: no /v1/mesh, one region (--servers-region)")
+	serversRegion := fs.String("servers-region", "local", "region of the --servers in the report")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "delivery: fan-out latency; publish: publish capacity (every fan publishes, alone in its room unless --rooms/--publishers say otherwise; read the ack latency)")
 	fs.IntVar(&cfg.Fans, "fans", cfg.Fans, "fans (WebSocket clients) to open, spread round-robin over nodes and rooms")
-	fs.IntVar(&cfg.Rooms, "rooms", cfg.Rooms, "rooms to spread the fans over")
-	fs.IntVar(&cfg.Publishers, "publishers", cfg.Publishers, "fans that also publish, spread over nodes and rooms")
-	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "publishes per second, in total over all publishers")
+	fs.IntVar(&cfg.Rooms, "rooms", cfg.Rooms, "rooms to spread the fans over (publish mode: default --fans)")
+	fs.IntVar(&cfg.Publishers, "publishers", cfg.Publishers, "fans that also publish, spread over nodes and rooms (publish mode: default --fans)")
+	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "publishes per second, in total over all publishers (publish mode: default 5000)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured phase")
 	fs.DurationVar(&cfg.Ramp, "ramp", cfg.Ramp, "bound on the connect phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "publish this long before measuring")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "wait at most this long after the measured phase for messages in flight")
-	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", cfg.DialConcurrency, "fans connecting at once")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", cfg.DialConcurrency, "fans connecting at once (per worker process)")
 	fs.StringVar(&cfg.RoomPrefix, "room-prefix", "", "name rooms PREFIX-0, PREFIX-1, ... (default: bench- and a random suffix)")
+	workers := fs.Int("workers", 0, fmt.Sprintf("worker processes to spread the fans over (0: one per %d fans; 1: all in this process)", chatbench.MaxFansPerWorker))
+	sources := fs.Int("source-addrs", 0, fmt.Sprintf("source addresses to dial from, from --source-first on (0: enough for %d connections each and, with --per-ip-rate, for the publish rate)", chatbench.MaxFansPerSource))
+	sourceFirst := fs.String("source-first", "127.0.0.1", "first source address; the next ones count up from it (all of 127.0.0.0/8 is loopback)")
+	perIPRate := fs.Float64("per-ip-rate", 5, "the servers' publish limit per IP (msg/s; relaymesh's chat.rate_per_ip), for --source-addrs 0: publishers are spread so each address stays under 80 % of it; 0: ignore")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "relaymesh bench chat: unexpected arguments %q\n", fs.Args())
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
 		return 2
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.Mode == chatbench.ModePublish {
+		if !set["rooms"] {
+			cfg.Rooms = cfg.Fans
+		}
+		if !set["publishers"] {
+			cfg.Publishers = cfg.Fans
+		}
+		if !set["rate"] {
+			cfg.Rate = 5000
+		}
+	}
+	err := cfg.Validate()
+	if *servers != "" && *nodes != "" {
+		err = errors.Join(err, errors.New("give --servers or --nodes, not both"))
+	}
+	if *workers < 0 || *sources < 0 {
+		err = errors.Join(err, errors.New("--workers and --source-addrs must be at least 0"))
+	}
+	first, perr := netip.ParseAddr(*sourceFirst)
+	if perr != nil {
+		err = errors.Join(err, fmt.Errorf("--source-first: %w", perr))
+	}
+	nSources := *sources
+	if nSources == 0 {
+		nSources = chatbench.SourcesNeeded(cfg.Fans, cfg.Publishers, cfg.Rate, *perIPRate)
+	}
+	if perPub := cfg.Rate / float64(max(cfg.Publishers, 1)); *perIPRate > 0 && perPub > *perIPRate && !*quiet {
+		fmt.Fprintf(stderr, "bench: warning: each publisher sends %.1f msg/s, above --per-ip-rate %g: expect rate_limited errors unless the servers allow more per IP (relaymesh dev --chat-rate N)\n", perPub, *perIPRate)
+	}
+	if perr == nil && nSources > 1 {
+		var serr error
+		if cfg.Sources, serr = chatbench.SourceAddrs(first, nSources); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 2
 	}
 	if !*quiet {
 		cfg.Progress = stderr
 	}
+	nWorkers := *workers
+	if nWorkers == 0 {
+		nWorkers = chatbench.WorkersFor(cfg.Fans)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if soft, err := benchkit.RaiseFileLimit(cfg.Fans + 100); err != nil {
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
-		return 1
-	} else if soft > 0 && !*quiet {
-		fmt.Fprintf(stderr, "bench: open file limit %d\n", soft)
+	if nWorkers == 1 {
+		if soft, err := benchkit.RaiseFileLimit(cfg.Fans + 100); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		} else if soft > 0 && !*quiet {
+			fmt.Fprintf(stderr, "bench: open file limit %d\n", soft)
+		}
 	}
 
-	var err error
-	if *nodes != "" {
+	switch {
+	case *servers != "":
+		for _, u := range splitList(*servers) {
+			if verr := hlsbench.ValidNodeURL(u); verr != nil {
+				fmt.Fprintf(stderr, "%s: %v\n", name, verr)
+				return 2
+			}
+			host := strings.TrimPrefix(strings.TrimPrefix(strings.TrimRight(u, "/"), "http://"), "https://")
+			cfg.Mesh.Nodes = append(cfg.Mesh.Nodes, benchkit.Node{URL: strings.TrimRight(u, "/"), Name: host, Region: *serversRegion})
+		}
+		if len(cfg.Mesh.Nodes) == 0 {
+			fmt.Fprintf(stderr, "%s: --servers %q lists no server\n", name, *servers)
+			return 2
+		}
+	case *nodes != "":
 		cfg.Mesh, err = chatbench.Describe(ctx, nil, splitList(*nodes))
-	} else {
+	default:
 		cfg.Mesh, err = chatbench.Discover(ctx, nil, *discover)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	if !*quiet {
 		for _, n := range cfg.Mesh.Nodes {
 			fmt.Fprintf(stderr, "bench: node %s (%s) at %s\n", n.Name, n.Region, n.URL)
 		}
-		if roots := cfg.Mesh.Roots(); len(roots) != 1 {
+		if roots := cfg.Mesh.Roots(); *servers == "" && len(roots) != 1 {
 			fmt.Fprintf(stderr, "bench: warning: the chat tree has %d roots %v; cross-node delivery may lag until it is whole\n", len(roots), roots)
 		}
+		fmt.Fprintf(stderr, "bench: %d worker processes, %d source addresses\n", nWorkers, max(len(cfg.Sources), 1))
 	}
 
-	rep, err := chatbench.Run(ctx, cfg)
+	var rep *chatbench.Report
+	if nWorkers == 1 {
+		rep, err = chatbench.Run(ctx, cfg)
+	} else {
+		exe, xerr := os.Executable()
+		if xerr != nil {
+			fmt.Fprintf(stderr, "%s: find this binary for the workers: %v\n", name, xerr)
+			return 1
+		}
+		rep, err = chatbench.RunWorkers(ctx, cfg, chatbench.Workers{N: nWorkers, Command: func() *exec.Cmd {
+			cmd := exec.Command(exe, "bench", "chat-worker")
+			dieWithParent(cmd)
+			return cmd
+		}})
+	}
 	if rep == nil {
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	if werr := writeReport(stdout, rep, *asJSON); werr != nil {
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", werr)
+		fmt.Fprintf(stderr, "%s: %v\n", name, werr)
 		return 1
 	}
 	switch {
-	case err != nil: // interrupted: the report covers the run until then
-		fmt.Fprintf(stderr, "relaymesh bench chat: %v\n", err)
+	case err != nil: // interrupted, or a worker missing: the report covers the rest
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	case rep.Total.Delivered == 0:
-		fmt.Fprintln(stderr, "relaymesh bench chat: no measured message was delivered")
+		fmt.Fprintf(stderr, "%s: no measured message was delivered\n", name)
+		return 1
+	}
+	return 0
+}
+
+// runBenchChatWorker is one worker process of 'bench chat' (RunWorkers):
+// its config comes on stdin, its result goes to stdout, its progress to
+// stderr. It ends by itself (bounded by its config) and when stdin closes.
+func runBenchChatWorker(stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := benchkit.RaiseFileLimit(chatbench.MaxFansPerWorker + 100); err != nil {
+		fmt.Fprintf(stderr, "bench chat-worker: %v\n", err)
+	}
+	if err := chatbench.ServeWorker(ctx, os.Stdin, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "bench chat-worker: %v\n", err)
 		return 1
 	}
 	return 0

@@ -1,6 +1,8 @@
 package benchkit
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/bits"
 	"time"
@@ -137,4 +139,50 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 		}
 	}
 	return h.max
+}
+
+// histogramJSON is a Histogram on the wire between a load tool's worker
+// processes: only the non-empty buckets, as [index, count] pairs, so an
+// idle histogram is a few bytes and a busy one a few KiB.
+type histogramJSON struct {
+	Buckets [][2]uint64   `json:"buckets"`
+	N       uint64        `json:"n"`
+	Sum     time.Duration `json:"sum_ns"`
+	Min     time.Duration `json:"min_ns"`
+	Max     time.Duration `json:"max_ns"`
+}
+
+// MarshalJSON renders the histogram exactly: UnmarshalJSON gives back one
+// that answers every query the same.
+func (h *Histogram) MarshalJSON() ([]byte, error) {
+	v := histogramJSON{N: h.n, Sum: h.sum, Min: h.min, Max: h.max, Buckets: [][2]uint64{}}
+	for i, c := range h.counts {
+		if c > 0 {
+			v.Buckets = append(v.Buckets, [2]uint64{uint64(i), c})
+		}
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a bucket index out of range
+// is an error (a histogram from an incompatible build).
+func (h *Histogram) UnmarshalJSON(b []byte) error {
+	var v histogramJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	counts := make([]uint64, numBuckets)
+	var n uint64
+	for _, bc := range v.Buckets {
+		if bc[0] >= uint64(numBuckets) {
+			return fmt.Errorf("histogram bucket %d out of range %d", bc[0], numBuckets)
+		}
+		counts[bc[0]] += bc[1]
+		n += bc[1]
+	}
+	if n != v.N {
+		return fmt.Errorf("histogram buckets hold %d values, n says %d", n, v.N)
+	}
+	*h = Histogram{counts: counts, n: v.N, sum: v.Sum, min: v.Min, max: v.Max}
+	return nil
 }

@@ -1,6 +1,7 @@
 package benchkit
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -131,5 +132,40 @@ func TestHistogramMergeEqualsRecordingAll(t *testing.T) {
 	if m.Count() != all.Count() || m.Min() != all.Min() || m.Max() != all.Max() || m.Mean() != all.Mean() {
 		t.Errorf("merged summary differs: %d %v %v %v vs %d %v %v %v",
 			m.Count(), m.Min(), m.Max(), m.Mean(), all.Count(), all.Min(), all.Max(), all.Mean())
+	}
+}
+
+func TestHistogramJSONRoundTrip(t *testing.T) {
+	h := NewHistogram()
+	for _, d := range []time.Duration{0, 3 * time.Microsecond, 2 * time.Millisecond, 2 * time.Millisecond, 1500 * time.Millisecond, 2 * time.Minute} {
+		h.Record(d)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := NewHistogram()
+	if err := json.Unmarshal(b, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Count() != h.Count() || got.Min() != h.Min() || got.Max() != h.Max() || got.Mean() != h.Mean() {
+		t.Errorf("round trip: n %d min %v max %v mean %v; want %d %v %v %v", got.Count(), got.Min(), got.Max(), got.Mean(), h.Count(), h.Min(), h.Max(), h.Mean())
+	}
+	for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
+		if got.Quantile(q) != h.Quantile(q) {
+			t.Errorf("q%v: %v, want %v", q, got.Quantile(q), h.Quantile(q))
+		}
+	}
+	// Merging decoded histograms is merging the originals.
+	m := NewHistogram()
+	m.Merge(got)
+	m.Merge(got)
+	if m.Count() != 2*h.Count() || m.Quantile(0.5) != h.Quantile(0.5) {
+		t.Errorf("merged: n %d p50 %v", m.Count(), m.Quantile(0.5))
+	}
+	for _, bad := range []string{`{"buckets":[[999999,1]],"n":1}`, `{"buckets":[[1,2]],"n":1}`, `[]`} {
+		if err := json.Unmarshal([]byte(bad), NewHistogram()); err == nil {
+			t.Errorf("%s: decoded without error", bad)
+		}
 	}
 }

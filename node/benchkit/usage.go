@@ -14,3 +14,9 @@ type ClientUsage struct {
 func (u ClientUsage) String() string {
 	return fmt.Sprintf("cpu %.1fs user + %.1fs sys, max rss %.0f MiB", u.CPUUserSecs, u.CPUSysSecs, u.MaxRSSMiB)
 }
+
+// Add sums two processes' usage: a load run spread over worker processes
+// reports their total CPU and the sum of their peak memories.
+func (u ClientUsage) Add(o ClientUsage) ClientUsage {
+	return ClientUsage{u.CPUUserSecs + o.CPUUserSecs, u.CPUSysSecs + o.CPUSysSecs, u.MaxRSSMiB + o.MaxRSSMiB}
+}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -69,10 +70,38 @@ type Config struct {
 	// Empty picks "bench-" and a random suffix, so a run never replays an
 	// earlier run's messages as join history.
 	RoomPrefix string
+	// Mode names the run in the report: ModeDelivery (fan-out latency) or
+	// ModePublish (publish capacity: every fan publishes, read the ack
+	// latency). The runner is the same; only the defaults differ.
+	Mode string
+	// FanFrom and FanTo are the fans this process runs, [FanFrom, FanTo)
+	// of 0..Fans-1: a worker's slice, so that rooms, nodes and publishers
+	// stay assigned by the global fan index. Both 0: every fan.
+	FanFrom, FanTo int
+	// Sources are the source addresses fans dial from: fan i uses
+	// Sources[i mod len(Sources)]. Empty: the kernel picks (one address).
+	Sources []netip.Addr
+	// Sync, when set, runs this process's fans in step with other worker
+	// processes (RunWorkers); nil for a run in one process.
+	Sync Sync `json:"-"`
 	// Progress, if set, receives a line per phase and every few seconds.
-	Progress io.Writer
+	Progress io.Writer `json:"-"`
 	// ProgressEvery is the interval of progress lines; 0 means 5 s.
 	ProgressEvery time.Duration
+}
+
+// Run modes.
+const (
+	ModeDelivery = "delivery"
+	ModePublish  = "publish"
+)
+
+// span is the fans this process runs.
+func (c Config) span() (from, to int) {
+	if c.FanFrom == 0 && c.FanTo == 0 {
+		return 0, c.Fans
+	}
+	return c.FanFrom, c.FanTo
 }
 
 // DefaultConfig is what `relaymesh bench chat` runs without flags (less the
@@ -89,6 +118,7 @@ func DefaultConfig() Config {
 		Drain:           5 * time.Second, // > the worst tree path (~136 ms) by far
 		DialConcurrency: 200,             // well inside the default listen backlog
 		ProgressEvery:   5 * time.Second,
+		Mode:            ModeDelivery,
 	}
 }
 
@@ -117,6 +147,14 @@ func (c Config) Validate() error {
 		if d.v < d.min {
 			errs = append(errs, fmt.Errorf("%s must be at least %v; got %v", d.name, d.min, d.v))
 		}
+	}
+	if from, to := c.span(); from < 0 || to > c.Fans || from > to {
+		errs = append(errs, fmt.Errorf("fan range [%d, %d) is not within 0..%d", from, to, c.Fans))
+	}
+	switch c.Mode {
+	case "", ModeDelivery, ModePublish:
+	default:
+		errs = append(errs, fmt.Errorf("mode must be %s or %s; got %q", ModeDelivery, ModePublish, c.Mode))
 	}
 	if c.DialConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("dial concurrency must be at least 1; got %d", c.DialConcurrency))

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,8 @@ const (
 // fan's reader marks them seen.
 type publisher struct {
 	idx    int
-	fan    *fanState
+	fan    *fanState // nil when another worker process runs this publisher
+	room   int
 	region string // region of the publisher's node: the "from" of its deliveries
 
 	// seen[seq-1] is set once any fan received publish seq: then it was
@@ -38,9 +40,12 @@ type publisher struct {
 	missed int         // schedule slots skipped because the publisher ran late
 }
 
-func newPublisher(idx int, f *fanState, maxSeq int) *publisher {
-	return &publisher{idx: idx, fan: f, region: f.node.Region, seen: make([]atomic.Bool, maxSeq)}
+func newPublisher(idx int, f *fanState, room int, region string, maxSeq int) *publisher {
+	return &publisher{idx: idx, fan: f, room: room, region: region, seen: make([]atomic.Bool, maxSeq)}
 }
+
+// local reports whether this process runs the publisher and it connected.
+func (p *publisher) local() bool { return p.fan != nil && p.fan.inRun }
 
 // markSeen records that a fan received publish seq.
 func (p *publisher) markSeen(seq uint64) {
@@ -66,24 +71,27 @@ func (p *publisher) next(t time.Time) uint64 {
 }
 
 // resolve sets the fate of the publish whose nonce (its seq) is given. An
-// ack wins over anything else: the edge stored the message.
-func (p *publisher) resolve(nonce string, st pubStatus) {
+// ack wins over anything else: the edge stored the message. first is true
+// when this is the publish's first ack; sent is when it was sent (unix ns).
+func (p *publisher) resolve(nonce string, st pubStatus) (sent int64, first bool) {
 	seq, err := strconv.ParseUint(nonce, 10, 64)
 	if err != nil || seq == 0 {
-		return
+		return 0, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if seq > uint64(len(p.status)) {
-		return
+		return 0, false
 	}
 	if cur := &p.status[seq-1]; *cur != statusAcked {
 		*cur = st
+		return p.sentAt[seq-1], st == statusAcked
 	}
+	return 0, false
 }
 
 // unsent marks a publish that never reached the edge.
-func (p *publisher) unsent(seq uint64) { p.resolve(strconv.FormatUint(seq, 10), statusUnsent) }
+func (p *publisher) unsent(seq uint64) { _, _ = p.resolve(strconv.FormatUint(seq, 10), statusUnsent) }
 
 func (p *publisher) addMissed(n int) {
 	p.mu.Lock()
@@ -152,15 +160,84 @@ func (p *publisher) summary(from, to int64) pubSummary {
 	return s
 }
 
-func (s *pubSummary) add(o pubSummary) {
-	s.Sent += o.Sent
-	s.Measured += o.Measured
-	s.Acked += o.Acked
-	s.StoredMeasured += o.StoredMeasured
-	s.StoredDespite += o.StoredDespite
-	s.Rejected += o.Rejected
-	s.Unsent += o.Unsent
-	s.Pending += o.Pending
-	s.PendingMeas += o.PendingMeas
-	s.Missed += o.Missed
+
+// PubResult is what a process reports of a publisher it ran: enough for
+// the merge to tell, with every process's Seen, which publishes were stored.
+type PubResult struct {
+	Idx  int `json:"idx"`
+	Sent int `json:"sent"`
+	// MeasFirst..MeasLast are the seqs sent in the measured window (send
+	// times grow with seq, so they are one range); 0, 0 when none.
+	MeasFirst uint64 `json:"meas_first"`
+	MeasLast  uint64 `json:"meas_last"`
+	Acked     Ranges `json:"acked"`
+	Rejected  int    `json:"rejected"`
+	Unsent    int    `json:"unsent"`
+	Pending   int    `json:"pending"` // no answer by the end
+	Missed    int    `json:"missed"`  // schedule slots skipped
+}
+
+func (p *publisher) result(from, to int64) PubResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := PubResult{Idx: p.idx, Sent: len(p.sentAt), Missed: p.missed}
+	for i, t := range p.sentAt {
+		seq := uint64(i + 1)
+		if t >= from && t < to {
+			if r.MeasFirst == 0 {
+				r.MeasFirst = seq
+			}
+			r.MeasLast = seq
+		}
+		switch p.status[i] {
+		case statusAcked:
+			r.Acked = r.Acked.add(seq)
+		case statusRejected:
+			r.Rejected++
+		case statusUnsent:
+			r.Unsent++
+		case statusSent:
+			r.Pending++
+		}
+	}
+	return r
+}
+
+// seenRanges is the seqs of this publisher that this process's fans got.
+func (p *publisher) seenRanges() Ranges {
+	var rs Ranges
+	for i := range p.seen {
+		if p.seen[i].Load() {
+			rs = rs.add(uint64(i + 1))
+		}
+	}
+	return rs
+}
+
+// Ranges is a set of sequence numbers as sorted, disjoint, inclusive
+// ranges: a publisher's acked or seen seqs are almost always one range.
+type Ranges [][2]uint64
+
+// add appends x, which must be larger than every number already in rs.
+func (rs Ranges) add(x uint64) Ranges {
+	if n := len(rs); n > 0 && rs[n-1][1]+1 == x {
+		rs[n-1][1] = x
+		return rs
+	}
+	return append(rs, [2]uint64{x, x})
+}
+
+// has reports whether x is in rs.
+func (rs Ranges) has(x uint64) bool {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i][1] >= x })
+	return i < len(rs) && rs[i][0] <= x
+}
+
+// count is how many numbers rs holds.
+func (rs Ranges) count() int {
+	n := 0
+	for _, r := range rs {
+		n += int(r[1] - r[0] + 1)
+	}
+	return n
 }

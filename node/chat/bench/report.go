@@ -17,8 +17,11 @@ import (
 // Report is the outcome of a run: what `relaymesh bench chat` prints, and
 // its --json form.
 type Report struct {
+	Mode        string    `json:"mode"` // ModeDelivery or ModePublish
 	Started     time.Time `json:"started"`
 	Interrupted bool      `json:"interrupted,omitempty"`
+	Workers     int       `json:"workers"` // processes that ran the fans
+	Sources     int       `json:"sources"` // source addresses the fans dialled from
 
 	// The run as configured.
 	Nodes        []benchkit.Node `json:"nodes"`
@@ -36,6 +39,8 @@ type Report struct {
 	RampSecs        float64 `json:"ramp_s"` // how long connecting took
 
 	Publishes PublishReport `json:"publishes"`
+	// AckLatency is publish to ack of the measured publishes.
+	AckLatency AckStats `json:"ack_latency"`
 
 	// Frames and connections, over the whole run.
 	Acks              int64          `json:"acks"`
@@ -60,7 +65,7 @@ type Report struct {
 	Timeline []SecondStats `json:"timeline"`
 
 	Samples []string             `json:"samples,omitempty"` // first connect/disconnect errors
-	Client  benchkit.ClientUsage `json:"client"`
+	Client  benchkit.ClientUsage `json:"client"` // summed over the worker processes
 }
 
 // PublishReport counts the publishes of the run.
@@ -183,67 +188,10 @@ type pubRoom struct {
 	stored int // stored measured publishes
 }
 
-// report assembles the run's report; every goroutine has stopped.
-func (r *runner) report(rampTook, measured time.Duration, interrupted bool) *Report {
-	cfg := r.cfg
-	rep := &Report{
-		Started: r.start, Interrupted: interrupted,
-		Nodes: cfg.Mesh.Nodes, Fans: cfg.Fans, Rooms: cfg.Rooms, RoomPrefix: cfg.RoomPrefix,
-		Publishers: cfg.Publishers, Rate: cfg.Rate,
-		WarmupSecs: cfg.Warmup.Seconds(), DurationSecs: measured.Seconds(),
-		Connected: int(r.connected.Load()), ConnectFailures: r.c.connectFailures.Load(),
-		RampSecs: rampTook.Seconds(),
-		Acks:     r.c.acks.Load(), Reconnects: r.c.reconnects.Load(), ReconnectFailures: r.c.reconnectFailures.Load(),
-		BadFrames: r.c.badFrames.Load(), Foreign: r.c.foreign.Load(),
-	}
-	rep.Errors, rep.Disconnects, rep.Samples = r.c.snapshot()
-
-	from, to := r.measureFrom.Load(), r.measureTo.Load()
-	var total pubSummary
-	pubs := make([]pubRoom, 0, len(r.pubs))
-	for _, p := range r.pubs {
-		s := p.summary(from, to)
-		total.add(s)
-		pubs = append(pubs, pubRoom{region: p.region, room: p.fan.room, stored: s.StoredMeasured})
-	}
-	rep.Publishes = PublishReport{
-		Sent: total.Sent, Measured: total.Measured, Acked: total.Acked, StoredMeasured: total.StoredMeasured,
-		Rejected: total.Rejected, Unsent: total.Unsent, Unanswered: total.Pending,
-		StoredDespite: total.StoredDespite, MissedSlots: total.Missed,
-	}
-	if measured > 0 {
-		rep.Publishes.PerSecond = float64(total.Measured) / measured.Seconds()
-	}
-
-	roomFans := make([]map[string]int, cfg.Rooms)
-	for i := range roomFans {
-		roomFans[i] = map[string]int{}
-	}
-	stored := func(pub int, seq uint64) bool { return r.pubs[pub].stored(seq) }
-	for _, f := range r.fans {
-		if f.inRun {
-			roomFans[f.room][f.node.Region]++
-		}
-		rep.Duplicates += f.seq.dups
-		rep.Reordered += f.seq.reordered
-		rep.Gaps += f.seq.gaps(stored)
-	}
-	rep.Pairs, rep.Total = buildPairs(pairInput{
-		hist:     r.lat.merged(),
-		expected: expectedDeliveries(pubs, roomFans),
-		model:    r.modelLatencies(),
-		duration: measured,
-	})
-	rep.Timeline = r.lat.timeline()
-	rep.Client = benchkit.ReadClientUsage()
-	return rep
-}
-
 // modelLatencies is, per region pair of the nodes in use, the worst
 // modelled one-way latency along the tree between their nodes.
-func (r *runner) modelLatencies() map[pairKey]time.Duration {
+func modelLatencies(mesh Mesh) map[pairKey]time.Duration {
 	out := map[pairKey]time.Duration{}
-	mesh := r.cfg.Mesh
 	for _, a := range mesh.Nodes {
 		for _, b := range mesh.Nodes {
 			d, ok := mesh.ModelOneWay(a.Name, b.Name)
@@ -262,8 +210,8 @@ func (r *runner) modelLatencies() map[pairKey]time.Duration {
 // WriteText renders the report for people.
 func (rep *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "relaymesh bench chat: %d fans on %d nodes, %d rooms, %d publishers at %g msg/s; warmup %gs, measured %.1fs\n",
-		rep.Fans, len(rep.Nodes), rep.Rooms, rep.Publishers, rep.Rate, rep.WarmupSecs, rep.DurationSecs)
+	fmt.Fprintf(&b, "relaymesh bench chat (%s): %d fans on %d nodes, %d rooms, %d publishers at %g msg/s; warmup %gs, measured %.1fs; %d processes, %d source addresses\n",
+		rep.Mode, rep.Fans, len(rep.Nodes), rep.Rooms, rep.Publishers, rep.Rate, rep.WarmupSecs, rep.DurationSecs, rep.Workers, rep.Sources)
 	if rep.Interrupted {
 		b.WriteString("INTERRUPTED: the figures cover the run until then\n")
 	}
@@ -271,6 +219,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	p := rep.Publishes
 	fmt.Fprintf(&b, "publishes:  %d sent (%d measured, %.1f/s; %d measured stored), %d acked, %d rejected, %d unsent, %d unanswered (%d of these stored after all), %d slots missed\n",
 		p.Sent, p.Measured, p.PerSecond, p.StoredMeasured, p.Acked, p.Rejected, p.Unsent, p.Unanswered, p.StoredDespite, p.MissedSlots)
+	a := rep.AckLatency
+	fmt.Fprintf(&b, "acks:       %d measured, %.1f/s, latency p50 %.2f ms, p99 %.2f ms, max %.2f ms; errors: rate_limited %d, internal %d, unanswered (timeouts) %d\n",
+		a.Count, a.PerSecond, a.P50Ms, a.P99Ms, a.MaxMs, rep.Errors["rate_limited"], rep.Errors["internal"], p.Unanswered)
 	fmt.Fprintf(&b, "frames:     %d acks, error frames %s, %d undecodable, %d foreign messages\n",
 		rep.Acks, benchkit.CountsString(rep.Errors), rep.BadFrames, rep.Foreign)
 	fmt.Fprintf(&b, "conns:      disconnects %s, %d reconnects, %d failed reconnects\n",
@@ -304,7 +255,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%7.0f%s", sec.MaxMs, sep)
 		}
 	}
-	fmt.Fprintf(&b, "\nbench process: %s\n", rep.Client)
+	fmt.Fprintf(&b, "\nbench processes: %s\n", rep.Client)
 	for _, s := range rep.Samples {
 		fmt.Fprintf(&b, "sample error: %s\n", s)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,12 +36,18 @@ type fanState struct {
 }
 
 type runner struct {
-	cfg   Config
-	fans  []*fanState
-	pubs  []*publisher
-	lat   *latencies
-	c     *counters
-	start time.Time // messages sent before this are not the run's
+	cfg     Config
+	fans    []*fanState   // this process's fans: cfg.span()
+	pubs    []*publisher  // every publisher of the run; fan is nil for other processes'
+	clients []*http.Client // one per source address; nil: http.DefaultClient
+	lat     *latencies
+	ackLat  *latencies // publish to ack, measured publishes of this process
+	c       *counters
+	start   time.Time // messages sent before this are not the run's
+
+	// roomFans is, per room, the fans connected within the ramp in every
+	// process: what a stored message must reach. Set before publishing.
+	roomFans []int
 
 	// The measured window, unix ns: set before the first publish.
 	measureFrom, measureTo atomic.Int64
@@ -59,6 +66,21 @@ type runner struct {
 // closed and the report covers what was measured, with Interrupted set,
 // along with ctx's error.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.RoomPrefix == "" {
+		cfg.RoomPrefix = randomPrefix()
+	}
+	part, err := RunPartial(ctx, cfg)
+	if part == nil {
+		return nil, err
+	}
+	return Merge(cfg, []*Partial{part}), err
+}
+
+// RunPartial runs this process's fans (cfg.FanFrom..FanTo) and returns
+// what they saw, for Merge. Errors as Run's; with cfg.Sync set, a ramp
+// without connected fans or publishers is not an error here (the other
+// workers may have them): the parent decides.
+func RunPartial(ctx context.Context, cfg Config) (*Partial, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,11 +110,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rampTook.Round(time.Millisecond), r.c.connectFailures.Load())
 	pubsUp := 0
 	for _, p := range r.pubs {
-		if p.fan.inRun {
+		if p.local() {
 			pubsUp++
 		}
 	}
-	if connected == 0 || pubsUp == 0 || ctx.Err() != nil {
+	if cfg.Sync == nil && (connected == 0 || pubsUp == 0) || ctx.Err() != nil {
 		stopProgress()
 		r.closeAll(cancel)
 		_, _, samples := r.c.snapshot()
@@ -103,14 +125,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			connected, cfg.Fans, pubsUp, cfg.Publishers, cfg.Ramp, samples)
 	}
 
+	r.roomFans = make([]int, cfg.Rooms)
+	for _, f := range r.fans {
+		if f.inRun {
+			r.roomFans[f.room]++
+		}
+	}
 	pubStart := time.Now()
+	if cfg.Sync != nil {
+		st, err := cfg.Sync.Ready(ctx, Ready{Connected: connected, ConnectFailures: r.c.connectFailures.Load(), Publishers: pubsUp, RoomFans: r.roomFans})
+		if err != nil {
+			stopProgress()
+			r.closeAll(cancel)
+			return nil, fmt.Errorf("bench: waiting for the other workers: %w", err)
+		}
+		if len(st.RoomFans) != cfg.Rooms {
+			stopProgress()
+			r.closeAll(cancel)
+			return nil, fmt.Errorf("bench: the start lists %d rooms' fans, want %d", len(st.RoomFans), cfg.Rooms)
+		}
+		pubStart, r.roomFans = st.At, st.RoomFans
+	}
 	measureFrom := pubStart.Add(cfg.Warmup)
 	measureTo := measureFrom.Add(cfg.Duration)
 	r.measureFrom.Store(measureFrom.UnixNano())
 	r.measureTo.Store(measureTo.UnixNano())
 	r.setPhase("warmup")
 	for _, p := range r.pubs {
-		if p.fan.inRun {
+		if p.local() {
 			r.wg.Add(1)
 			go r.runPublisher(runCtx, p, pubStart, measureTo)
 		}
@@ -132,22 +174,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.closeAll(cancel)
 	r.out.Printf("bench: closed every connection in %v", time.Since(closeStart).Round(time.Millisecond))
 
-	rep := r.report(rampTook, measuredFor, interrupted)
+	part := r.partial(rampTook, measuredFor, interrupted)
 	if interrupted {
-		return rep, fmt.Errorf("bench: interrupted: %w", ctx.Err())
+		return part, fmt.Errorf("bench: interrupted: %w", ctx.Err())
 	}
-	return rep, nil
+	return part, nil
 }
 
 func newRunner(cfg Config) *runner {
 	seconds := int((cfg.Duration + time.Second - 1) / time.Second)
-	r := &runner{cfg: cfg, lat: newLatencies(64, seconds), c: newCounters(), start: time.Now(), out: benchkit.NewProgress(cfg.Progress)}
+	r := &runner{cfg: cfg, lat: newLatencies(64, seconds), ackLat: newLatencies(16, 0), c: newCounters(),
+		start: time.Now(), out: benchkit.NewProgress(cfg.Progress), clients: dialClients(cfg.Sources)}
 	r.phase.Store("start")
 	nodes := cfg.Mesh.Nodes
-	r.fans = make([]*fanState, cfg.Fans)
-	for i := range r.fans {
+	from, to := cfg.span()
+	r.fans = make([]*fanState, to-from)
+	for k := range r.fans {
+		i := from + k
 		room := i % cfg.Rooms
-		r.fans[i] = &fanState{
+		r.fans[k] = &fanState{
 			idx:      i,
 			node:     nodes[(i/cfg.Rooms)%len(nodes)],
 			room:     room,
@@ -161,10 +206,24 @@ func newRunner(cfg Config) *runner {
 	maxSeq := int(perPub*(cfg.Warmup+cfg.Duration).Seconds()) + 2
 	r.pubs = make([]*publisher, cfg.Publishers)
 	for i := range r.pubs {
-		r.pubs[i] = newPublisher(i, r.fans[i], maxSeq)
-		r.fans[i].pub = r.pubs[i]
+		var f *fanState
+		if i >= from && i < to {
+			f = r.fans[i-from]
+		}
+		r.pubs[i] = newPublisher(i, f, i%cfg.Rooms, nodes[(i/cfg.Rooms)%len(nodes)].Region, maxSeq)
+		if f != nil {
+			f.pub = r.pubs[i]
+		}
 	}
 	return r
+}
+
+// client is the HTTP client fan f dials with: its source address's.
+func (r *runner) client(f *fanState) *http.Client {
+	if len(r.clients) == 0 {
+		return http.DefaultClient
+	}
+	return r.clients[sourceOf(f.idx, len(r.clients))]
 }
 
 // publishersInRoom is how many of publishers 0..pubs-1 are in room: the
@@ -211,7 +270,7 @@ loop:
 // connect dials one fan and waits for its synced frame; the fan's
 // goroutine runs under runCtx from the dial on.
 func (r *runner) connect(runCtx, rampCtx context.Context, f *fanState) {
-	c, err := fan.Dial(rampCtx, f.node.URL, f.roomName, nil)
+	c, err := fan.DialWith(rampCtx, r.client(f), f.node.URL, f.roomName, nil)
 	if err != nil {
 		r.c.connectFailure(err)
 		return
@@ -290,7 +349,7 @@ func (r *runner) redial(ctx context.Context, f *fanState, since wire.Since) *fan
 			return nil
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := fan.Dial(dctx, f.node.URL, f.roomName, since)
+		c, err := fan.DialWith(dctx, r.client(f), f.node.URL, f.roomName, since)
 		cancel()
 		if err != nil {
 			r.c.reconnectFailures.Add(1)
@@ -337,12 +396,14 @@ func (r *runner) read(ctx context.Context, f *fanState, c *fan.Fan, joined *bool
 		case wire.Ack:
 			r.c.acks.Add(1)
 			if f.pub != nil {
-				f.pub.resolve(v.Nonce, statusAcked)
+				if sent, first := f.pub.resolve(v.Nonce, statusAcked); first && sent >= r.measureFrom.Load() && sent < r.measureTo.Load() {
+					r.ackLat.record(f.pub.idx, pairKey{}, -1, time.Since(time.Unix(0, sent)))
+				}
 			}
 		case wire.Error:
 			r.c.errorFrame(string(v.Code))
 			if f.pub != nil && v.Nonce != "" {
-				f.pub.resolve(v.Nonce, statusRejected)
+				_, _ = f.pub.resolve(v.Nonce, statusRejected)
 			}
 		case wire.Presence:
 			r.c.presence.Add(1)
@@ -425,28 +486,23 @@ func (r *runner) publish(ctx context.Context, p *publisher, now time.Time) {
 
 // drain waits until every stored measured message has reached every
 // fan of its room, no measured publish awaits its answer, or deadline; false
-// when ctx ended first.
+// when ctx ended first. With other workers, the parent says when (Sync).
 func (r *runner) drain(ctx context.Context, deadline time.Time) bool {
-	tick := time.NewTicker(50 * time.Millisecond)
+	every := 50 * time.Millisecond
+	if r.cfg.Sync != nil {
+		every = 200 * time.Millisecond // a status line per worker each time
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	roomFans := make([]int64, r.cfg.Rooms)
-	for _, f := range r.fans {
-		if f.inRun {
-			roomFans[f.room]++
-		}
-	}
-	from, to := r.measureFrom.Load(), r.measureTo.Load()
 	for {
-		var want int64
-		pending := 0
-		for _, p := range r.pubs {
-			s := p.summary(from, to)
-			want += int64(s.StoredMeasured) * roomFans[p.fan.room]
-			pending += s.PendingMeas
-		}
-		if pending == 0 && r.c.measured.Load() >= want {
+		st := r.drainStatus()
+		if r.cfg.Sync != nil {
+			if r.cfg.Sync.Drained(ctx, st) {
+				return true
+			}
+		} else if DrainDone([]DrainStatus{st}) {
 			return true
 		}
 		select {

@@ -86,7 +86,7 @@ func TestPublishersInRoom(t *testing.T) {
 }
 
 func TestPublisherSummary(t *testing.T) {
-	p := newPublisher(0, &fanState{}, 10)
+	p := newPublisher(0, &fanState{}, 0, "", 10)
 	base := time.Unix(100, 0)
 	for i := range 7 {
 		p.next(base.Add(time.Duration(i) * time.Second)) // seqs 1..7 at 100..106 s

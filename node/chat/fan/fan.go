@@ -26,6 +26,12 @@ type Fan struct {
 // Dial connects to the chat of the edge at base (http://host:port) and
 // joins room. A non-nil since resumes from those marks.
 func Dial(ctx context.Context, base, room string, since wire.Since) (*Fan, error) {
+	return DialWith(ctx, http.DefaultClient, base, room, since)
+}
+
+// DialWith is Dial through client: the load tool gives each source address
+// its own client (a transport whose dialer binds that address).
+func DialWith(ctx context.Context, client *http.Client, base, room string, since wire.Since) (*Fan, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -37,7 +43,7 @@ func Dial(ctx context.Context, base, room string, since wire.Since) (*Fan, error
 		q.Set("since", since.String())
 	}
 	u.RawQuery = q.Encode()
-	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: http.DefaultClient})
+	conn, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: client})
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("fan: dial %s: %s: %w", u, resp.Status, err)
