@@ -160,7 +160,6 @@ func (p *publisher) summary(from, to int64) pubSummary {
 	return s
 }
 
-
 // PubResult is what a process reports of a publisher it ran: enough for
 // the merge to tell, with every process's Seen, which publishes were stored.
 type PubResult struct {

@@ -65,7 +65,7 @@ type Report struct {
 	Timeline []SecondStats `json:"timeline"`
 
 	Samples []string             `json:"samples,omitempty"` // first connect/disconnect errors
-	Client  benchkit.ClientUsage `json:"client"` // summed over the worker processes
+	Client  benchkit.ClientUsage `json:"client"`            // summed over the worker processes
 }
 
 // PublishReport counts the publishes of the run.

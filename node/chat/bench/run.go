@@ -37,8 +37,8 @@ type fanState struct {
 
 type runner struct {
 	cfg     Config
-	fans    []*fanState   // this process's fans: cfg.span()
-	pubs    []*publisher  // every publisher of the run; fan is nil for other processes'
+	fans    []*fanState    // this process's fans: cfg.span()
+	pubs    []*publisher   // every publisher of the run; fan is nil for other processes'
 	clients []*http.Client // one per source address; nil: http.DefaultClient
 	lat     *latencies
 	ackLat  *latencies // publish to ack, measured publishes of this process

@@ -153,15 +153,15 @@ type Workers struct {
 }
 
 type worker struct {
-	idx    int
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
+	idx     int
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
 	ready   *Ready
 	drain   DrainStatus
 	drained bool // has sent a drain status
-	result *Partial
-	err    string
-	exited bool
+	result  *Partial
+	err     string
+	exited  bool
 }
 
 type workerEvent struct {
