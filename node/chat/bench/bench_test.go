@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,7 +22,21 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
+// workerEnv makes the test binary a bench worker process: RunWorkers'
+// test starts this binary again as its workers, as 'relaymesh bench chat'
+// starts itself.
+const workerEnv = "RELAYMESH_TEST_BENCH_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) == "1" {
+		if err := ServeWorker(context.Background(), os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m, nodetest.LeakOptions()...)
+}
 
 // TestRunOnDevMesh is `relaymesh bench chat` against an in-process
 // four-region dev mesh without WAN emulation: 40 fans, 16 publishers (one
@@ -59,13 +76,70 @@ func TestRunOnDevMesh(t *testing.T) {
 	cfg.Mesh = mesh
 	cfg.Fans, cfg.Rooms, cfg.Publishers, cfg.Rate = 40, 4, 16, 32
 	cfg.Ramp, cfg.Warmup, cfg.Duration, cfg.Drain = 15*time.Second, 500*time.Millisecond, 2*time.Second, 5*time.Second
-	var progress bytes.Buffer
-	cfg.Progress, cfg.ProgressEvery = &progress, time.Second
-	rep, err := Run(ctx, cfg)
-	t.Logf("progress:\n%s", progress.String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Run("one process", func(t *testing.T) {
+		var progress bytes.Buffer
+		cfg.Progress, cfg.ProgressEvery = &progress, time.Second
+		rep, err := Run(ctx, cfg)
+		t.Logf("progress:\n%s", progress.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReport(t, cfg, rep)
+		// Run owns its goroutines: none is left once it returns.
+		buf := make([]byte, 1<<20)
+		if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "node/chat/bench.(*runner)") {
+			t.Errorf("runner goroutines left after Run:\n%s", stacks)
+		}
+	})
+	// The same run over two worker processes (this test binary again) and
+	// two source addresses: one merged report that says the same.
+	t.Run("two workers", func(t *testing.T) {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wcfg := cfg
+		var progress syncBuffer
+		wcfg.Progress, wcfg.ProgressEvery = &progress, time.Second
+		wcfg.Sources, _ = SourceAddrs(netip.MustParseAddr("127.0.0.1"), 2)
+		rep, err := RunWorkers(ctx, wcfg, Workers{N: 2, Command: func() *exec.Cmd {
+			cmd := exec.Command(exe)
+			cmd.Env = append(os.Environ(), workerEnv+"=1")
+			return cmd
+		}})
+		t.Logf("progress:\n%s", progress.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Workers != 2 || rep.Sources != 2 {
+			t.Errorf("%d workers, %d sources; want 2, 2", rep.Workers, rep.Sources)
+		}
+		checkReport(t, wcfg, rep)
+	})
+}
+
+// syncBuffer is a bytes.Buffer that several goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// checkReport: every fan got every message exactly once, in order, from
+// every region.
+func checkReport(t *testing.T, cfg Config, rep *Report) {
+	t.Helper()
 	var text bytes.Buffer
 	_ = rep.WriteText(&text)
 	t.Logf("report:\n%s", text.String())
@@ -94,10 +168,10 @@ func TestRunOnDevMesh(t *testing.T) {
 			t.Errorf("pair %s -> %s: %d delivered, model %v", p.From, p.To, p.Delivered, p.ModelMs)
 		}
 	}
-	// Run owns its goroutines: none is left once it returns.
-	buf := make([]byte, 1<<20)
-	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "node/chat/bench.(*runner)") {
-		t.Errorf("runner goroutines left after Run:\n%s", stacks)
+	// Not every measured ack need be in: the drain ends once every fan
+	// has every message, and an ack may come after its message.
+	if rep.AckLatency.Count == 0 || rep.AckLatency.Count > uint64(rep.Publishes.Measured) {
+		t.Errorf("ack latency of %d publishes, %d measured", rep.AckLatency.Count, rep.Publishes.Measured)
 	}
 }
 
