@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/relaymesh/relaymesh/node/benchkit"
 	chatbench "github.com/relaymesh/relaymesh/node/chat/bench"
@@ -73,6 +74,7 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, fmt.Sprintf("worker processes to spread the fans over (0: one per %d fans; 1: all in this process)", chatbench.MaxFansPerWorker))
 	sources := fs.Int("source-addrs", 0, fmt.Sprintf("source addresses to dial from, from --source-first on (0: enough for %d connections each and, with --per-ip-rate, for the publish rate)", chatbench.MaxFansPerSource))
 	sourceFirst := fs.String("source-first", "127.0.0.1", "first source address; the next ones count up from it (all of 127.0.0.0/8 is loopback)")
+	waitTree := fs.Duration("wait-tree", 0, "with --discover or --nodes: wait up to this long for the chat tree to be whole (one root) before starting, e.g. right after 'relaymesh dev' is ready")
 	perIPRate := fs.Float64("per-ip-rate", 5, "the servers' publish limit per IP (msg/s; relaymesh's chat.rate_per_ip), for --source-addrs 0: publishers are spread so each address stays under 80 % of it; 0: ignore")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -158,10 +160,8 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: --servers %q lists no server\n", name, *servers)
 			return 2
 		}
-	case *nodes != "":
-		cfg.Mesh, err = chatbench.Describe(ctx, nil, splitList(*nodes))
 	default:
-		cfg.Mesh, err = chatbench.Discover(ctx, nil, *discover)
+		cfg.Mesh, err = discoverMesh(ctx, *nodes, *discover, *waitTree)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -209,6 +209,28 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// discoverMesh asks the mesh for its nodes and tree (Describe for --nodes,
+// Discover otherwise), again every 200 ms for up to wait until the tree
+// has one root.
+func discoverMesh(ctx context.Context, nodes, discover string, wait time.Duration) (chatbench.Mesh, error) {
+	get := func() (chatbench.Mesh, error) {
+		if nodes != "" {
+			return chatbench.Describe(ctx, nil, splitList(nodes))
+		}
+		return chatbench.Discover(ctx, nil, discover)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		m, err := get()
+		if err != nil || len(m.Roots()) == 1 || !time.Now().Before(deadline) {
+			return m, err
+		}
+		if !benchkit.SleepUntil(ctx, time.Now().Add(200*time.Millisecond)) {
+			return m, ctx.Err()
+		}
+	}
 }
 
 // runBenchChatWorker is one worker process of 'bench chat' (RunWorkers):

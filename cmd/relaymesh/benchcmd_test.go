@@ -6,7 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
 func TestBenchHLSRefusesBadFlags(t *testing.T) {
@@ -98,5 +103,95 @@ func TestBenchHLSAgainstAFakeNode(t *testing.T) {
 	if code != 0 || errs != "" || !strings.HasPrefix(out, "relaymesh bench hls: 1 players on 1 nodes") ||
 		!strings.Contains(out, "\nbench process: cpu ") {
 		t.Errorf("text report: exit %d, stderr %q, stdout:\n%s", code, errs, out)
+	}
+}
+
+func TestBenchChatRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "chat", "--mode", "fast"}, `mode must be delivery or publish; got "fast"`},
+		{[]string{"bench", "chat", "--servers", "http://127.0.0.1:1", "--nodes", "http://127.0.0.1:2"}, "give --servers or --nodes, not both"},
+		{[]string{"bench", "chat", "--workers", "-1"}, "--workers and --source-addrs must be at least 0"},
+		{[]string{"bench", "chat", "--source-first", "::1", "--source-addrs", "2"}, "is not IPv4"},
+		{[]string{"bench", "chat", "--source-first", "localhost"}, "--source-first"},
+		{[]string{"bench", "chat", "--servers", "ftp://127.0.0.1:1", "--quiet"}, `node address "ftp://127.0.0.1:1" is not an http(s)://host:port URL`},
+	} {
+		code, out, errs := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) || out != "" {
+			t.Errorf("relaymesh %s: exit %d, stdout %q, stderr %q; want exit 2 and %q",
+				strings.Join(tc.args, " "), code, out, errs, tc.want)
+		}
+	}
+}
+
+// fakeChat is the smallest chat server the bench accepts: synced on join,
+// and every publish acked and echoed to its publisher (one fan per room).
+func fakeChat(t *testing.T) *httptest.Server {
+	var seq atomic.Uint64
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.CloseNow()
+		ctx := r.Context()
+		send := func(f wire.ServerFrame) error {
+			b, _ := wire.Encode(f)
+			return conn.Write(ctx, websocket.MessageText, b)
+		}
+		if send(wire.Synced{Complete: true}) != nil {
+			return
+		}
+		for {
+			_, data, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			f, ferr := wire.DecodeClientFrame(data, wire.Limits{})
+			if ferr != nil {
+				continue
+			}
+			id := wire.ID{Origin: "fake", Seq: seq.Add(1)}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			if send(wire.Ack{Nonce: f.Nonce, ID: id, TS: now}) != nil ||
+				send(wire.Message{ID: id, Room: r.URL.Query().Get("room"), User: "anon", Text: f.Text, TS: now, Region: "local"}) != nil {
+				return
+			}
+		}
+	}))
+}
+
+// TestBenchChatPublishModeAgainstServers runs --mode publish with --servers
+// against a stand-in server, in this process, from 3 source addresses.
+func TestBenchChatPublishModeAgainstServers(t *testing.T) {
+	srv := fakeChat(t)
+	defer srv.Close()
+	code, out, errs := runCmd(t, "bench", "chat", "--servers", srv.URL, "--mode", "publish", "--fans", "6", "--rate", "60",
+		"--source-addrs", "3", "--workers", "1", "--warmup", "200ms", "--duration", "1s", "--json", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var rep struct {
+		Mode       string `json:"mode"`
+		Rooms      int    `json:"rooms"`
+		Publishers int    `json:"publishers"`
+		Sources    int    `json:"sources"`
+		AckLatency struct {
+			Count uint64  `json:"count"`
+			P99Ms float64 `json:"p99_ms"`
+		} `json:"ack_latency"`
+		Total struct {
+			Lost int64 `json:"lost"`
+		} `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out)
+	}
+	// 60 msg/s over 6 publishers for 1 s: about 60 measured acks.
+	if rep.Mode != "publish" || rep.Rooms != 6 || rep.Publishers != 6 || rep.Sources != 3 ||
+		rep.AckLatency.Count < 30 || rep.AckLatency.P99Ms <= 0 || rep.Total.Lost != 0 {
+		t.Errorf("report:\n%s", out)
 	}
 }
