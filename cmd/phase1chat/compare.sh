@@ -6,7 +6,7 @@
 # Prints both reports, the ratio of their delivery p50/p99 and the CPU and
 # peak RSS of each stack's server processes during the bench.
 #
-# usage: cmd/phase1chat/compare.sh [FANS] [ROOMS] [RATE] [DURATION] [-- EXTRA BENCH FLAGS]
+# usage: [SERVERS=4] cmd/phase1chat/compare.sh [FANS] [ROOMS] [RATE] [DURATION] [-- EXTRA BENCH FLAGS]
 #   e.g. cmd/phase1chat/compare.sh 1000 10 100 20s
 #        cmd/phase1chat/compare.sh 10000 10 100 30s -- --warmup 10s
 #
@@ -22,7 +22,7 @@ DURATION=${4:-20s}
 shift $(($# < 4 ? $# : 4))
 [ "${1:-}" = "--" ] && shift
 EXTRA=("$@")
-SERVERS=4
+SERVERS=${SERVERS:-4} # phase-1 server processes; each holds FANS/SERVERS sockets, under its 20,000 open files
 
 cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || { echo "compare: redis-server not found (bash .ci/redis.sh)" >&2; exit 1; }

@@ -184,7 +184,7 @@ func TestSourceAssignment(t *testing.T) {
 		rate, perIP float64
 		want        int
 	}{
-		{100000, 40, 100, 0, 4},     // 25,000 connections each
+		{100000, 40, 100, 0, 5},     // 20,000 connections each
 		{1000, 40, 100, 0, 1},       // one address is enough
 		{1000, 1000, 5000, 5, 1000}, // publish mode: 1,250 wanted, one publisher per address at most
 		{2000, 2000, 5000, 5, 1250}, // 4 msg/s per address
@@ -198,7 +198,7 @@ func TestSourceAssignment(t *testing.T) {
 	// (the first fans) spread one per address.
 	per := map[int]int{}
 	for i := range 100000 {
-		per[sourceOf(i, 4)]++
+		per[sourceOf(i, SourcesNeeded(100000, 40, 100, 0))]++
 	}
 	for s, n := range per {
 		if n > MaxFansPerSource {

@@ -39,7 +39,7 @@ type runner struct {
 	cfg     Config
 	fans    []*fanState    // this process's fans: cfg.span()
 	pubs    []*publisher   // every publisher of the run; fan is nil for other processes'
-	clients []*http.Client // one per source address; nil: http.DefaultClient
+	clients []*http.Client // one per source address (dialClients)
 	lat     *latencies
 	ackLat  *latencies // publish to ack, measured publishes of this process
 	c       *counters
@@ -220,9 +220,6 @@ func newRunner(cfg Config) *runner {
 
 // client is the HTTP client fan f dials with: its source address's.
 func (r *runner) client(f *fanState) *http.Client {
-	if len(r.clients) == 0 {
-		return http.DefaultClient
-	}
 	return r.clients[sourceOf(f.idx, len(r.clients))]
 }
 

@@ -12,8 +12,9 @@ import (
 
 // MaxFansPerSource is the most connections the tool puts on one source
 // address: one source IP reaches about 28,000 ephemeral ports
-// (net.ipv4.ip_local_port_range), and a margin keeps reconnects possible.
-const MaxFansPerSource = 25_000
+// (net.ipv4.ip_local_port_range, 32768-60999), and the margin leaves room
+// for reconnects and for the TIME_WAIT ports of an earlier run (60 s).
+const MaxFansPerSource = 20_000
 
 // SourceAddrs returns n consecutive IPv4 addresses from first (127.0.0.1,
 // 127.0.0.2, ... 127.0.1.0, ...): every 127.0.0.0/8 address is loopback on
@@ -55,12 +56,25 @@ func SourcesNeeded(fans, publishers int, rate, perIPRate float64) int {
 func sourceOf(i, sources int) int { return i % sources }
 
 // dialClients returns one HTTP client per source address, each dialling
-// from that address (port chosen by the kernel); none for an empty list,
-// meaning "let the kernel pick" (http.DefaultClient).
+// from that address (port chosen by the kernel); for an empty list, one
+// client that lets the kernel pick the address.
+//
+// TCP keep-alive is off: Go's default (a probe every 15 s) on 100,000
+// loopback connections opened in the same minute sends probes in bursts
+// that overflow the kernel's per-CPU backlog (net.core.netdev_max_backlog,
+// 1000) on a busy box; the drops show as connections aborted with
+// "connection timed out" and as slow ramps. Fans notice dead connections
+// by their reads failing, as before.
 func dialClients(sources []netip.Addr) []*http.Client {
+	if len(sources) == 0 {
+		sources = []netip.Addr{{}}
+	}
 	out := make([]*http.Client, len(sources))
 	for i, a := range sources {
-		d := &net.Dialer{Timeout: 30 * time.Second, LocalAddr: &net.TCPAddr{IP: a.AsSlice()}}
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: -1}
+		if a.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: a.AsSlice()}
+		}
 		out[i] = &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				return d.DialContext(ctx, "tcp4", addr)
