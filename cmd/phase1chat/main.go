@@ -47,6 +47,7 @@ func run(args []string, stderr io.Writer) int {
 	region := fs.String("region", "local", "region written into messages")
 	redisAddr := fs.String("redis", "127.0.0.1:6379", "redis-server address")
 	pool := fs.Int("redis-pool", 64, "Redis connections for PUBLISH")
+	keepAlive := fs.Duration("tcp-keepalive", 0, "TCP keep-alive period of fans' connections: 0 is Go's default (15 s), negative turns it off (100,000 loopback connections' probes overflow the kernel's backlog on one box)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -71,7 +72,7 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := (&net.ListenConfig{KeepAlive: *keepAlive}).Listen(ctx, "tcp", *listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "phase1chat: %v\n", err)
 		return 1

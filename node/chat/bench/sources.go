@@ -74,6 +74,7 @@ func dialClients(sources []netip.Addr) []*http.Client {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: -1}
 		if a.IsValid() {
 			d.LocalAddr = &net.TCPAddr{IP: a.AsSlice()}
+			d.Control = bindNoPort
 		}
 		out[i] = &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
