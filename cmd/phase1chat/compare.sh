@@ -6,9 +6,12 @@
 # Prints both reports, the ratio of their delivery p50/p99 and the CPU and
 # peak RSS of each stack's server processes during the bench.
 #
-# usage: [SERVERS=4] cmd/phase1chat/compare.sh [FANS] [ROOMS] [RATE] [DURATION] [-- EXTRA BENCH FLAGS]
+# usage: [SERVERS=4] [DEV_FLAGS=...] cmd/phase1chat/compare.sh [FANS] [ROOMS] [RATE] [DURATION] [-- EXTRA BENCH FLAGS]
 #   e.g. cmd/phase1chat/compare.sh 1000 10 100 20s
 #        cmd/phase1chat/compare.sh 10000 10 100 30s -- --warmup 10s
+# SERVERS is the number of phase-1 server processes; DEV_FLAGS are added to
+# `relaymesh dev` (e.g. '--processes --per-region 2' where dev has it: past
+# 20,000 fans one process cannot hold them all).
 #
 # Needs redis-server on PATH (bash .ci/redis.sh installs Debian's). Every
 # process it starts is stopped on exit, ctrl-C included; the bench bounds
@@ -23,6 +26,7 @@ shift $(($# < 4 ? $# : 4))
 [ "${1:-}" = "--" ] && shift
 EXTRA=("$@")
 SERVERS=${SERVERS:-4} # phase-1 server processes; each holds FANS/SERVERS sockets, under its 20,000 open files
+read -r -a DEV_EXTRA <<<"${DEV_FLAGS:-}"
 
 cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || { echo "compare: redis-server not found (bash .ci/redis.sh)" >&2; exit 1; }
@@ -137,9 +141,9 @@ run_bench phase1 "${server_pids[@]}"
 stop_all
 
 echo
-echo "== relaymesh: relaymesh dev --wan=false"
+echo "== relaymesh: relaymesh dev --wan=false ${DEV_FLAGS:-}"
 "$tmp/relaymesh" dev --wan=false --chat-rate 100000 --http-port 0 --mesh-port 0 --origin-port 0 \
-  --data-dir "$tmp/dev" >"$tmp/dev.log" 2>&1 &
+  --data-dir "$tmp/dev" "${DEV_EXTRA[@]}" >"$tmp/dev.log" 2>&1 &
 pids+=($!)
 dev_pid=$!
 wait_for grep -qE '^  [a-z]+ +[a-z0-9-]+ +http://127\.0\.0\.1:[0-9]+' "$tmp/dev.log"
