@@ -56,6 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil)).With("server", *name)
+	redis.SetLogger(redisLog{log.With("component", "redis")})
 	if _, err := benchkit.RaiseFileLimit(1024); err != nil {
 		log.Warn("file limit", "err", err)
 	}
@@ -115,4 +116,12 @@ func serve(ctx context.Context, ln net.Listener, s *server) error {
 		err = nil
 	}
 	return err
+}
+
+// redisLog sends go-redis's own messages (reconnects, pool dial failures)
+// to the server's log instead of the standard logger.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...))
 }

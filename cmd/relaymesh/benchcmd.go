@@ -25,8 +25,10 @@ const benchUsage = `usage: relaymesh bench chat|hls [flags]
 Load-tests a running mesh (e.g. 'relaymesh dev'):
 
   chat   opens many chat fans, publishes at a set rate, and reports delivery
-         latency and losses per region pair ('relaymesh dev --chat-rate 100000'
-         first: every local fan shares one IP)
+         latency and losses per region pair, and ack latency ('relaymesh dev
+         --chat-rate 100000' first, or spread fans over --source-addrs);
+         past 15,000 fans over worker processes; --mode publish measures
+         publish capacity; --servers drives any chat server (cmd/phase1chat)
   hls    runs many HLS players on a live stream and reports requests and bytes
          per second, time to first byte, cache hits, origin GETs per segment,
          errors, and segments players missed or got late
