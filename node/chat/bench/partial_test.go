@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,5 +232,24 @@ func TestDialClientsBindTheirAddress(t *testing.T) {
 		if got := <-seen; got != addrs[i].String() {
 			t.Errorf("client %d came from %s, want %v", i, got, addrs[i])
 		}
+	}
+}
+
+// TestRunWorkersFailsFastOnABrokenWorker: a worker that dies before its
+// ramp ends fails the run at once, naming it, instead of waiting out the
+// ramp.
+func TestRunWorkersFailsFastOnABrokenWorker(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Fans, cfg.Publishers = 4, 1
+	cfg.Mesh = Mesh{Nodes: []benchkit.Node{{URL: "http://127.0.0.1:1", Name: "a", Region: "seoul"}}}
+	start := time.Now()
+	_, err := RunWorkers(t.Context(), cfg, Workers{N: 2, Command: func() *exec.Cmd {
+		return exec.Command("sh", "-c", "head -n 1 >/dev/null; exit 3") // reads its config, never reports
+	}})
+	if err == nil || !strings.Contains(err.Error(), "ended before its ramp did") {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("took %v: waited for the ramp", took)
 	}
 }

@@ -310,6 +310,14 @@ func RunWorkers(ctx context.Context, cfg Config, ws Workers) (*Report, error) {
 		if alive == 0 || results == n {
 			break
 		}
+		if !started {
+			for _, w := range workers {
+				if w.exited && w.ready == nil {
+					interrupt()
+					return nil, fmt.Errorf("bench: worker %d ended before its ramp did: %s", w.idx, w.err)
+				}
+			}
+		}
 		if !started && ready == n {
 			if connected == 0 || pubs == 0 {
 				interrupt()
