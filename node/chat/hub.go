@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -163,10 +165,50 @@ func (h *hub) decode(subject string, data []byte, ofSubject func(string) (string
 }
 
 func (h *hub) handleLive(msg *nats.Msg) {
-	m, ok := h.decode(msg.Subject, msg.Data, ofLiveSubject)
+	if m, ok := h.decode(msg.Subject, msg.Data, ofLiveSubject); ok {
+		h.offerLive(m)
+	}
+}
+
+func (h *hub) handleDurable(jm jetstream.Msg) {
+	m, ok := h.decode(jm.Subject(), jm.Data(), roomOfSubject)
 	if !ok {
 		return
 	}
+	// The id inside the message must be the position the origin's stream
+	// gave it (the server writes that into the source header): a message
+	// claiming any other id is refused, so a forged one can neither pass
+	// as another message nor move the origin's mark and mute it.
+	if seq, ok := sourceSeq(jm.Headers().Get(streamSourceHeader)); !ok || seq != m.ID.Seq {
+		h.malformed.Add(1)
+		h.log.Warn("skipping chat message whose id is not its stream position", "subject", jm.Subject(), "id", m.ID.String())
+		return
+	}
+	h.offerDurable(m)
+}
+
+// streamSourceHeader is where JetStream records, on a sourced message,
+// the source stream and the message's sequence there.
+const streamSourceHeader = "Nats-Stream-Source"
+
+// sourceSeq reads the origin stream's sequence from a sourced message's
+// Nats-Stream-Source header: "<stream> <seq> <filter> <transform> ...".
+func sourceSeq(hdr string) (uint64, bool) {
+	_, rest, ok := strings.Cut(hdr, " ")
+	if !ok {
+		return 0, false
+	}
+	field, _, _ := strings.Cut(rest, " ")
+	seq, err := strconv.ParseUint(field, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, false
+	}
+	return seq, true
+}
+
+// offerLive delivers a message from the live path if it is the origin's
+// next one.
+func (h *hub) offerLive(m wire.Message) {
 	h.deliverMu.Lock()
 	defer h.deliverMu.Unlock()
 	next := h.next[m.ID.Origin]
@@ -183,11 +225,8 @@ func (h *hub) handleLive(msg *nats.Msg) {
 	h.deliverLocked(m)
 }
 
-func (h *hub) handleDurable(jm jetstream.Msg) {
-	m, ok := h.decode(jm.Subject(), jm.Data(), roomOfSubject)
-	if !ok {
-		return
-	}
+// offerDurable delivers a message from ROOMS unless the live path did.
+func (h *hub) offerDurable(m wire.Message) {
 	h.deliverMu.Lock()
 	defer h.deliverMu.Unlock()
 	if next := h.next[m.ID.Origin]; next != 0 && m.ID.Seq < next {
