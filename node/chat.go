@@ -69,6 +69,7 @@ func (n *Node) startChat() error {
 		DrainTimeout:     c.DrainTimeout,
 		BatchWindow:      c.BatchWindow,
 		PingInterval:     c.PingInterval,
+		RestartStore:     n.nats.RestartJetStream,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

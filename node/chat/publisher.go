@@ -254,10 +254,11 @@ func (p *publisher) send(ctx context.Context, batch []*pubRequest) (retry []*pub
 	return retry
 }
 
-// answer fails a publish and counts it.
+// answer fails a publish and counts it. Errors of the store mark it
+// failing; the node shutting down does not.
 func (p *publisher) answer(r *pubRequest, err error) {
 	p.failures.Add(1)
-	if !isWrongLastSequence(err) {
+	if !isWrongLastSequence(err) && !errors.Is(err, context.Canceled) {
 		p.failing.Store(true)
 	}
 	r.done <- pubResult{msg: r.msg, err: err}

@@ -43,6 +43,12 @@ type Config struct {
 	DrainTimeout     time.Duration // bound on writing out what waits for one fan
 	BatchWindow      time.Duration // a busy room writes each fan at most once per window
 	PingInterval     time.Duration // WebSocket pings; two missed intervals disconnect
+
+	// RestartStore, if set, restarts the JetStream store under the chat
+	// (natsd.Server.RestartJetStream). It is called when publishes have
+	// kept failing for storeRepairAfter: a stream that hit a write error
+	// fails every later write until it is reloaded.
+	RestartStore func() error
 }
 
 // Service is a running chat service.
@@ -109,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("chat: presence subscription: %w", err)
 	}
 	svc.ctx, svc.cancel = context.WithCancel(context.Background())
-	svc.wg.Add(4)
+	svc.wg.Add(5)
 	go func() {
 		defer svc.wg.Done()
 		svc.pub.run(svc.ctx)
@@ -117,7 +123,58 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	go svc.runPresence()
 	go svc.watchSources()
 	go svc.runPings()
+	go svc.watchStore()
 	return svc, nil
+}
+
+// Store repair: a store failure that lasts storeRepairAfter gets the store
+// restarted, at most once per storeRepairEvery, with the reason logged.
+const (
+	storeRepairAfter = time.Second
+	storeRepairEvery = 10 * time.Second
+)
+
+// watchStore restarts a store that keeps failing. Publishes tell it: the
+// publisher marks the store failing on the first error and clears the
+// mark on the first message stored.
+func (svc *Service) watchStore() {
+	defer svc.wg.Done()
+	t := time.NewTicker(time.Second / 2)
+	defer t.Stop()
+	var failingSince, lastRepair time.Time
+	for {
+		select {
+		case <-svc.ctx.Done():
+			return
+		case now := <-t.C:
+			if !svc.pub.failing.Load() {
+				failingSince = time.Time{}
+				continue
+			}
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			if now.Sub(failingSince) < storeRepairAfter || now.Sub(lastRepair) < storeRepairEvery || svc.cfg.RestartStore == nil {
+				continue
+			}
+			lastRepair = now
+			svc.log.Warn("chat store failing; restarting it", "failing_for", now.Sub(failingSince).Round(time.Millisecond),
+				"failed_publishes", svc.pub.failures.Load())
+			if err := svc.cfg.RestartStore(); err != nil {
+				svc.log.Error("restarting the chat store", "err", err)
+				continue
+			}
+			ctx, cancel := context.WithTimeout(svc.ctx, 10*time.Second)
+			err := svc.store.ensure(ctx)
+			cancel()
+			if err != nil {
+				svc.log.Error("re-opening the chat streams", "err", err)
+				continue
+			}
+			svc.log.Info("chat store restarted")
+			svc.pub.failing.Store(false) // the next publish tells
+		}
+	}
 }
 
 // runPings pings every fan each PingInterval, so that a fan's silence

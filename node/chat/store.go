@@ -52,19 +52,9 @@ type store struct {
 
 func openStore(ctx context.Context, js jetstream.JetStream, self string, retention time.Duration) (*store, error) {
 	s := &store{js: js, self: self, retention: retention}
-	origin, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        originStream,
-		Description: "chat messages published at this node",
-		Subjects:    []string{"chat.o." + self + ".>"},
-		Storage:     jetstream.FileStorage,
-		MaxAge:      retention,
-		Discard:     jetstream.DiscardOld,
-		DenyDelete:  true,
-		DenyPurge:   true,
-		Duplicates:  dedupWindow,
-	})
+	origin, err := s.createOrigin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("chat: create %s stream: %w", originStream, err)
+		return nil, err
 	}
 	info, err := origin.Info(ctx)
 	if err != nil {
@@ -75,6 +65,37 @@ func openStore(ctx context.Context, js jetstream.JetStream, self string, retenti
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensure makes sure both streams exist with their configuration, after the
+// store was restarted.
+func (s *store) ensure(ctx context.Context) error {
+	if _, err := s.createOrigin(ctx); err != nil {
+		return err
+	}
+	s.srcMu.Lock()
+	members := s.sources
+	s.sources = nil // force the update
+	s.srcMu.Unlock()
+	return s.syncSources(ctx, members)
+}
+
+func (s *store) createOrigin(ctx context.Context) (jetstream.Stream, error) {
+	origin, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        originStream,
+		Description: "chat messages published at this node",
+		Subjects:    []string{"chat.o." + s.self + ".>"},
+		Storage:     jetstream.FileStorage,
+		MaxAge:      s.retention,
+		Discard:     jetstream.DiscardOld,
+		DenyDelete:  true,
+		DenyPurge:   true,
+		Duplicates:  dedupWindow,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat: create %s stream: %w", originStream, err)
+	}
+	return origin, nil
 }
 
 // syncSources makes ROOMS source from exactly the ORIGIN streams of the
