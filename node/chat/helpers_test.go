@@ -91,7 +91,12 @@ func dialRaw(t *testing.T, base, room string, rcvbuf int) *rawFan {
 	if rcvbuf > 0 {
 		_ = c.(*net.TCPConn).SetReadBuffer(rcvbuf)
 	}
-	t.Cleanup(func() { _ = c.Close() })
+	// Closed with a reset: thousands of test connections must not sit in
+	// TIME_WAIT holding ephemeral ports for the next test or run.
+	t.Cleanup(func() {
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	})
 	req := fmt.Sprintf("GET /v1/chat/ws?room=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", room, addr)
 	if _, err := io.WriteString(c, req); err != nil {
