@@ -171,15 +171,26 @@ func (h *hub) handleLive(msg *nats.Msg) {
 }
 
 func (h *hub) handleDurable(jm jetstream.Msg) {
+	// The sequence in the origin's stream (the server writes it into the
+	// source header) tells, before any decoding, whether the live path
+	// delivered this message already, which it usually has.
+	seq, seqOK := sourceSeq(jm.Headers().Get(streamSourceHeader))
+	if origin, _, ok := roomOfSubject(jm.Subject()); ok && seqOK {
+		h.deliverMu.Lock()
+		next := h.next[origin]
+		h.deliverMu.Unlock()
+		if next != 0 && seq < next {
+			return
+		}
+	}
 	m, ok := h.decode(jm.Subject(), jm.Data(), roomOfSubject)
 	if !ok {
 		return
 	}
-	// The id inside the message must be the position the origin's stream
-	// gave it (the server writes that into the source header): a message
-	// claiming any other id is refused, so a forged one can neither pass
-	// as another message nor move the origin's mark and mute it.
-	if seq, ok := sourceSeq(jm.Headers().Get(streamSourceHeader)); !ok || seq != m.ID.Seq {
+	// The id inside the message must be that position: a message claiming
+	// any other id is refused, so a forged one can neither pass as another
+	// message nor move the origin's mark and mute it.
+	if !seqOK || seq != m.ID.Seq {
 		h.malformed.Add(1)
 		h.log.Warn("skipping chat message whose id is not its stream position", "subject", jm.Subject(), "id", m.ID.String())
 		return
