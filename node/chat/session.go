@@ -26,7 +26,6 @@ const fanSocketBuffer = 64 << 10
 type session struct {
 	svc  *Service
 	conn *fanConn
-	log  *slog.Logger
 	room string
 	ip   string
 	who  Identity
@@ -57,7 +56,6 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, &wire.Error{Code: wire.CodeInternal, Message: "node is shutting down"})
 		return
 	}
-	defer svc.sessions.Done()
 	// Fan pages are served from the platform's own origin, not ours, so
 	// any Origin is accepted; no compression (frames are short and shared
 	// by every fan, compressing per connection would undo that).
@@ -66,6 +64,7 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		if nc != nil {
 			_ = nc.Close()
 		}
+		svc.sessions.Done()
 		return // the upgrader has answered the client
 	}
 	var buffered []byte
@@ -81,10 +80,16 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		svc: svc, room: join.Room, ip: clientIP(r), who: who, since: join.Since,
 		conn: newFanConn(nc, buffered, svc.cfg.MaxPendingBytes, svc.cfg.DrainTimeout),
 	}
-	s.log = svc.log.With("room", s.room, "ip", s.ip, "user", who.User)
 	svc.metrics.fans.Add(1)
-	defer svc.metrics.fans.Add(-1)
-	s.serve()
+	// The fan gets a goroutine of its own and the handler returns: the HTTP
+	// server's goroutine would keep its connection's buffers, the response
+	// and its grown stack alive (about 15 KB a fan) for as long as the fan
+	// stays. The service owns the goroutine (sessions; Close waits).
+	go func() {
+		defer svc.sessions.Done()
+		defer svc.metrics.fans.Add(-1)
+		s.serve()
+	}()
 }
 
 func (s *session) serve() {
@@ -103,6 +108,12 @@ func (s *session) serve() {
 		s.conn.close(s.failCode, reason)
 	}
 	<-s.conn.closed() // bounded by the drain timeout and the close-frame timeout
+}
+
+// logger is the fan's logger, built when there is something to log: a
+// logger per idle fan would cost more than the fan's other state.
+func (s *session) logger() *slog.Logger {
+	return s.svc.log.With("room", s.room, "ip", s.ip, "user", s.who.User)
 }
 
 // queueReplay sends the frames a fan gets first: the replay, then synced,
@@ -172,7 +183,7 @@ func (s *session) sendBytes(frames []byte) {
 func (s *session) sendFrame(f wire.ServerFrame) {
 	b, err := wire.Encode(f)
 	if err != nil {
-		s.log.Error("encode frame", "err", err)
+		s.logger().Error("encode frame", "err", err)
 		return
 	}
 	s.sendBytes(serverFrame(b))
@@ -255,7 +266,7 @@ func (s *session) publish(f wire.ClientFrame) {
 	cancel()
 	if err != nil {
 		s.svc.metrics.publishFailed.Add(1)
-		s.log.Warn("publish failed", "err", err)
+		s.logger().Warn("publish failed", "err", err)
 		s.sendFrame(*wire.Errorf(wire.CodeInternal, f.Nonce, "message not stored; try again"))
 		return
 	}
