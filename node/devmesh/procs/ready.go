@@ -49,7 +49,9 @@ func notReady(ctx context.Context, client *http.Client, c *child, n int) string 
 	} else if code != http.StatusOK {
 		return "readyz: " + ready.Reason
 	}
-	var view struct{ Members []struct{ Name, State string } }
+	var view struct {
+		Members []struct{ Name, State string }
+	}
 	if _, err := getJSON(ctx, client, "http://"+c.http+"/v1/mesh", &view); err != nil {
 		return err.Error()
 	}
