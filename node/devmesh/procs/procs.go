@@ -187,9 +187,9 @@ func (m *Mesh) writeNode(cfg config.Config, caFile string) (string, error) {
 		CertFile: filepath.Join(m.dir, name+".pem"),
 		KeyFile:  filepath.Join(m.dir, name+"-key.pem"),
 	}
-	data, err := yaml.Marshal(cfg)
+	data, err := encodeConfig(cfg)
 	if err != nil {
-		return "", fmt.Errorf("procs: config of %s: %w", name, err)
+		return "", err
 	}
 	path := filepath.Join(m.dir, name+".yaml")
 	// 0600: the file holds the stream keys and the origin's secret.
@@ -197,6 +197,17 @@ func (m *Mesh) writeNode(cfg config.Config, caFile string) (string, error) {
 		return "", fmt.Errorf("procs: %w", err)
 	}
 	return path, nil
+}
+
+// encodeConfig writes cfg as a config file that config.Load reads back
+// as cfg: every field, defaults included, so the file says all the node
+// runs with.
+func encodeConfig(cfg config.Config) ([]byte, error) {
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("procs: config of %s: %w", cfg.Node.Name, err)
+	}
+	return data, nil
 }
 
 // listenAddrs gives n host:port addresses counting up from base, or, with
