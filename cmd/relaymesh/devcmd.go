@@ -29,7 +29,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.ShieldRegion, "shield-region", "", "hls.shield_region of every node: region owners fill from this region's owner, one origin GET per segment mesh-wide")
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	processes := fs.Bool("processes", false, "run each node as an OS process of its own (`relaymesh node` with a generated config), each with its own open-file limit")
+	processes := fs.Bool("processes", false, "run each node as an OS process of its own (relaymesh node with a generated config file), each with its own open-file limit")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}

@@ -112,6 +112,9 @@ func Start(ctx context.Context, opts Options) (m *Mesh, err error) {
 	if err := m.prepare(); err != nil {
 		return m, err
 	}
+	if len(m.children) == 0 {
+		return m, errors.New("procs: no nodes: Options.Regions names no known region")
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, opts.ReadyTimeout)
 	defer cancel()
