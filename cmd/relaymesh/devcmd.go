@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/benchkit"
@@ -29,6 +30,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.ShieldRegion, "shield-region", "", "hls.shield_region of every node: region owners fill from this region's owner, one origin GET per segment mesh-wide")
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE)")
 	processes := fs.Bool("processes", false, "run each node as an OS process of its own (relaymesh node with a generated config file), each with its own open-file limit")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -40,10 +42,25 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	if *processes {
+		if *cpuProfile != "" {
+			// The parent only serves the origin; the nodes' CPU is in their
+			// own processes (profile one with go tool pprof on its PID).
+			fmt.Fprintln(stderr, "relaymesh dev: --cpuprofile profiles this process, so it does not work with --processes, where every node runs in a process of its own")
+			return 2
+		}
 		return runDevProcesses(procs.Options{Options: d, LogLevel: *level}, stdout, stderr)
 	}
 	if _, err := benchkit.RaiseFileLimit(0); err != nil {
 		d.Logger.Warn("open file limit not raised", "err", err)
+	}
+
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "relaymesh dev: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
 
 	sigs := notifySignals() // before starting: Ctrl-C during start stops cleanly
@@ -130,4 +147,21 @@ func stopProcesses(stderr io.Writer, m *procs.Mesh, sigs <-chan os.Signal) int {
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path until the returned func
+// is called. A file, not an HTTP endpoint: nothing listens unauthenticated.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
