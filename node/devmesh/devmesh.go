@@ -1,7 +1,10 @@
 // Package devmesh starts a complete local relaymesh in one process: one
 // or more nodes per region on loopback, WAN emulation from the regions
 // latency model, a generated cluster CA, and an embedded S3 origin. It is
-// what `relaymesh dev` runs and what end-to-end tests build on.
+// what `relaymesh dev` runs and what end-to-end tests build on. Base is the
+// part that does not depend on where the nodes run; package devmesh/procs
+// builds on it to run each node as an OS process (`relaymesh dev
+// --processes`).
 package devmesh
 
 import (
