@@ -9,6 +9,7 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,6 +125,9 @@ func KindOf(p string) (contentType string, immutable, ok bool) {
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	setCORS(w.Header())
+	// Browsers must take playlists, segments and error bodies for what
+	// Content-Type says, not sniff them into something runnable.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	stream, p := r.PathValue("stream"), r.PathValue("path")
 	key, err := origin.ValidKey(stream, p)
 	if err != nil {
@@ -207,7 +211,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, e cache.Entry, ct
 		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.PlaylistMaxAge.Seconds())))
 	}
 	// ServeContent does ranges (206, 416 for bad ones), If-None-Match,
-	// If-Modified-Since and HEAD.
+	// If-Modified-Since and HEAD; limitRanges first takes away the
+	// multi-range requests that would amplify the body.
+	limitRanges(r, e.Size)
 	http.ServeContent(w, r, "", e.Stored, bytes.NewReader(e.Body))
 }
 
@@ -257,9 +263,15 @@ func setCORS(h http.Header) {
 	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Cache-Status")
 }
 
+// httpError answers {"error": code, "message": msg}, encoded by
+// encoding/json: Go's %q is not JSON (it writes \U0001xxxx and \x..
+// escapes), and keys may hold any printable rune.
 func httpError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "{\"error\":%q,\"message\":%q}\n", code, msg)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, msg})
 }
