@@ -125,6 +125,9 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 	// The announcing node (by its certificate, not by the message) is
 	// the stream's ingest node: fills leaving the region ask it first.
 	n.hls.NoteSource(stream, s.PeerName())
+	// What it lists may be filled for players here (the segment of a
+	// stream nobody announced or listed is not: see node/hls/known.go).
+	n.hls.NotePlaylist(a.Key, a.pl)
 
 	// Players here follow this stream: fill the new segments before they
 	// ask. The announcement stream is done with first.

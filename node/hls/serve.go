@@ -58,6 +58,19 @@ type Config struct {
 	// fill goes on for later requests. Default 1 s: well over a healthy
 	// fill even through a shield region, well under a player's patience.
 	StaleWait time.Duration
+	// Streams are the streams this edge knows of without asking: the
+	// ingest stream keys' names. Players' misses of their segments are
+	// filled whatever the edge has seen of them; other streams' segments
+	// only once a playlist lists them or an ingest node announces the
+	// stream (known.go).
+	Streams []string
+	// NotFoundTTL is how long a 404 from the origin (or a peer, for it)
+	// is remembered and answered without asking again (guard.go).
+	// Default 3 s; negative turns it off.
+	NotFoundTTL time.Duration
+	// MaxOriginRequests caps this edge's origin requests in flight; over
+	// it a fill is refused at once with 503 (guard.go). Default 64.
+	MaxOriginRequests int
 }
 
 // Server answers GET and HEAD /hls/{stream}/{path...}.
@@ -67,6 +80,13 @@ type Server struct {
 	counters Counters
 	watched  recent[struct{}] // streams with players here: prefetch.go
 	sources  recent[string]   // stream -> its ingest node: source.go
+
+	// What the origin is asked for, and how much at once: known.go, guard.go.
+	streams      map[string]struct{} // Config.Streams
+	listed       listings
+	notFound     notFoundCache
+	slots        chan struct{} // one per origin request in flight
+	unknownSlots chan struct{} // the part of slots unknown streams may take
 }
 
 // New builds a Server.
@@ -89,8 +109,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StaleWait <= 0 {
 		cfg.StaleWait = time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger,
-		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL}}, nil
+	if cfg.NotFoundTTL == 0 {
+		cfg.NotFoundTTL = 3 * time.Second
+	}
+	if cfg.MaxOriginRequests <= 0 {
+		cfg.MaxOriginRequests = 64
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger,
+		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL},
+		streams:      make(map[string]struct{}, len(cfg.Streams)),
+		notFound:     notFoundCache{ttl: cfg.NotFoundTTL},
+		slots:        make(chan struct{}, cfg.MaxOriginRequests),
+		unknownSlots: make(chan struct{}, max(1, cfg.MaxOriginRequests/8)),
+	}
+	for _, name := range cfg.Streams {
+		s.streams[name] = struct{}{}
+	}
+	return s, nil
 }
 
 // Routes registers the HLS endpoints.
@@ -150,7 +185,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
-		return s.fillFrom(ctx, key, ctype, immutable, false)
+		if !s.mayFill(key, immutable) {
+			s.counters.UnknownRefused.Add(1)
+			return cache.Entry{}, errUnknown
+		}
+		return s.fillKey(ctx, key, ctype, immutable, false)
 	})
 	if err != nil && hasStale && r.Context().Err() == nil && !errors.Is(err, origin.ErrNotFound) && !errors.Is(err, errTooLarge) {
 		// Stale if error (RFC 5861): the old playlist beats an error; the
@@ -183,7 +222,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fillFailed(w http.ResponseWriter, r *http.Request, key string, err error) {
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
-		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
+		// One answer for a key the origin does not have and a segment of
+		// a stream the edge does not know (errUnknown), so that it does
+		// not tell which streams exist.
+		httpError(w, http.StatusNotFound, "not_found", key+" not found")
+	case errors.Is(err, errOriginBusy):
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "origin_busy", "too many requests to the origin; retry")
 	case errors.Is(err, origin.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		httpError(w, http.StatusGatewayTimeout, "origin_unavailable", "origin unavailable and not cached here")
 	case errors.Is(err, errTooLarge):
@@ -220,6 +265,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, e cache.Entry, ct
 var errTooLarge = errors.New("object too large for the edge")
 
 func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
+	// Segments got here past mayFill (or from a peer that checked it);
+	// playlists of streams the edge does not know take the small share.
+	stream, _, _ := strings.Cut(key, "/")
+	release, err := s.originSlot(immutable || s.knownStream(stream))
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	defer release()
 	s.counters.of(immutable).OriginGets.Add(1)
 	body, info, err := s.cfg.Origin.Get(ctx, key)
 	if err != nil {
