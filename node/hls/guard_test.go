@@ -116,7 +116,8 @@ func TestUnknownStreamSegmentsCostNoOriginGet(t *testing.T) {
 // (not configured here, not announced) plays on a fresh edge: the playlist
 // is filled, and then the segments and init sections it lists; a segment
 // it does not list is refused without an origin GET. An announced stream's
-// segments are filled whether listed or not.
+// segments are filled whether listed or not, and so are a stream's that
+// SetStreams adds.
 func TestListedSegmentsOfOriginStreams(t *testing.T) {
 	o := &countingOrigin{}
 	f := newFixture(t, withCounting(o))
@@ -144,6 +145,12 @@ func TestListedSegmentsOfOriginStreams(t *testing.T) {
 	get("pushed/seg0.ts", http.StatusNotFound)
 	f.server.NoteSource("pushed", "seoul-1")
 	get("pushed/seg0.ts", http.StatusOK)
+
+	// Stream keys reloaded: a newly configured stream is known.
+	f.put(t, "later/seg0.ts", "x")
+	get("later/seg0.ts", http.StatusNotFound)
+	f.server.SetStreams([]string{"live", "later"})
+	get("later/seg0.ts", http.StatusOK)
 }
 
 // TestNotFoundIsRemembered: a missing key asked again and again costs one

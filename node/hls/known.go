@@ -125,10 +125,26 @@ func (l *listings) has(stream string) bool {
 // for announced playlists; fills call it for the playlists they bring.
 func (s *Server) NotePlaylist(key string, p playlist.Playlist) { s.listed.note(key, p) }
 
+// SetStreams replaces Config.Streams (the ingest stream keys may be
+// reloaded).
+func (s *Server) SetStreams(names []string) {
+	m := make(map[string]struct{}, len(names))
+	for _, name := range names {
+		m[name] = struct{}{}
+	}
+	s.streams.Store(&m)
+}
+
+// configured reports whether stream is in Config.Streams.
+func (s *Server) configured(stream string) bool {
+	_, ok := (*s.streams.Load())[stream]
+	return ok
+}
+
 // knownStream reports whether stream is configured, announced or has a
 // recent playlist here.
 func (s *Server) knownStream(stream string) bool {
-	if _, ok := s.streams[stream]; ok {
+	if s.configured(stream) {
 		return true
 	}
 	if _, ok := s.sources.get(stream); ok {
@@ -144,7 +160,7 @@ func (s *Server) mayFill(key string, immutable bool) bool {
 		return true
 	}
 	stream, _, _ := strings.Cut(key, "/")
-	if _, ok := s.streams[stream]; ok {
+	if s.configured(stream) {
 		return true
 	}
 	if _, ok := s.sources.get(stream); ok {

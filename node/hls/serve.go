@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/fetch"
@@ -82,7 +83,7 @@ type Server struct {
 	sources  recent[string]   // stream -> its ingest node: source.go
 
 	// What the origin is asked for, and how much at once: known.go, guard.go.
-	streams      map[string]struct{} // Config.Streams
+	streams      atomic.Pointer[map[string]struct{}] // Config.Streams, or SetStreams
 	listed       listings
 	notFound     notFoundCache
 	slots        chan struct{} // one per origin request in flight
@@ -117,14 +118,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger,
 		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL},
-		streams:      make(map[string]struct{}, len(cfg.Streams)),
 		notFound:     notFoundCache{ttl: cfg.NotFoundTTL},
 		slots:        make(chan struct{}, cfg.MaxOriginRequests),
 		unknownSlots: make(chan struct{}, max(1, cfg.MaxOriginRequests/8)),
 	}
-	for _, name := range cfg.Streams {
-		s.streams[name] = struct{}{}
-	}
+	s.SetStreams(cfg.Streams)
 	return s, nil
 }
 
