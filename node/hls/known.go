@@ -135,36 +135,23 @@ func (s *Server) SetStreams(names []string) {
 	s.streams.Store(&m)
 }
 
-// configured reports whether stream is in Config.Streams.
-func (s *Server) configured(stream string) bool {
-	_, ok := (*s.streams.Load())[stream]
-	return ok
-}
-
 // knownStream reports whether stream is configured, announced or has a
 // recent playlist here.
 func (s *Server) knownStream(stream string) bool {
-	if s.configured(stream) {
-		return true
-	}
-	if _, ok := s.sources.get(stream); ok {
-		return true
-	}
-	return s.listed.has(stream)
+	return s.configuredOrAnnounced(stream) || s.listed.has(stream)
 }
 
 // mayFill reports whether a player's miss of key may be filled: always
 // for playlists, for segments only when the edge knows of them.
 func (s *Server) mayFill(key string, immutable bool) bool {
-	if !immutable {
-		return true
-	}
 	stream, _, _ := strings.Cut(key, "/")
-	if s.configured(stream) {
+	return !immutable || s.configuredOrAnnounced(stream) || s.listed.listed(key)
+}
+
+func (s *Server) configuredOrAnnounced(stream string) bool {
+	if _, ok := (*s.streams.Load())[stream]; ok {
 		return true
 	}
-	if _, ok := s.sources.get(stream); ok {
-		return true
-	}
-	return s.listed.listed(key)
+	_, ok := s.sources.get(stream)
+	return ok
 }
