@@ -256,7 +256,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, e cache.Entry, ct
 	// ServeContent does ranges (206, 416 for bad ones), If-None-Match,
 	// If-Modified-Since and HEAD; limitRanges first takes away the
 	// multi-range requests that would amplify the body.
-	limitRanges(r, e.Size)
+	limitRanges(r, int64(len(e.Body)))
 	http.ServeContent(w, r, "", e.Stored, bytes.NewReader(e.Body))
 }
 
