@@ -158,9 +158,6 @@ func KindOf(p string) (contentType string, immutable, ok bool) {
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	setCORS(w.Header())
-	// Browsers must take playlists, segments and error bodies for what
-	// Content-Type says, not sniff them into something runnable.
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	stream, p := r.PathValue("stream"), r.PathValue("path")
 	key, err := origin.ValidKey(stream, p)
 	if err != nil {
@@ -308,8 +305,11 @@ func (s *Server) preflight(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// setCORS lets browser players on any origin read playlists and segments.
+// setCORS lets browser players on any origin read playlists and segments,
+// and tells browsers to take every answer (error bodies too) for what its
+// Content-Type says, not sniff it into something runnable.
 func setCORS(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Cache-Status")
 }
