@@ -176,7 +176,13 @@ const (
 	frameOverheadBytes  = 256 // JSON envelope and nonce around the text
 	maxFrameBytesLimit  = 1 << 20
 	minPresenceInterval = 100 * time.Millisecond
-	maxSendQueue        = 65536
+	minSendBuffer       = 4 << 10
+	maxSendBuffer       = 64 << 20
+	minDrainTimeout     = time.Second
+	maxDrainTimeout     = 5 * time.Minute
+	maxBatchWindow      = time.Second
+	minPingInterval     = time.Second
+	maxPingInterval     = 10 * time.Minute
 )
 
 // validate checks the chat section; httpListen is the HTTP server's bind
@@ -204,7 +210,18 @@ func (ch *Chat) validate(ps *Problems, httpListen string) {
 	if ch.PresenceInterval < minPresenceInterval {
 		ps.add("chat.presence_interval", "must be at least %s; got %q", minPresenceInterval, ch.PresenceInterval)
 	}
-	intRange(ps, "chat.send_queue", ch.SendQueue, 1, maxSendQueue)
+	if ch.SendBuffer < minSendBuffer || ch.SendBuffer > maxSendBuffer {
+		ps.add("chat.send_buffer", "must be in %s-%s; got %q", ByteSize(minSendBuffer), ByteSize(maxSendBuffer), ch.SendBuffer)
+	}
+	if ch.DrainTimeout < minDrainTimeout || ch.DrainTimeout > maxDrainTimeout {
+		ps.add("chat.drain_timeout", "must be in %s-%s; got %q", minDrainTimeout, maxDrainTimeout, ch.DrainTimeout)
+	}
+	if ch.BatchWindow < 0 || ch.BatchWindow > maxBatchWindow {
+		ps.add("chat.batch_window", "must be in 0s-%s; got %q", maxBatchWindow, ch.BatchWindow)
+	}
+	if ch.PingInterval < minPingInterval || ch.PingInterval > maxPingInterval {
+		ps.add("chat.ping_interval", "must be in %s-%s; got %q", minPingInterval, maxPingInterval, ch.PingInterval)
+	}
 
 	if ch.NATSClientListen != "" {
 		if msg := checkAddr(ch.NATSClientListen, addrRule{listen: true}); msg != "" {
@@ -302,6 +319,12 @@ func (h *HLS) validate(ps *Problems) {
 	}
 	if h.MaxObject < 1<<10 || h.MaxObject > h.CacheMemory {
 		ps.add("hls.max_object", "must be at least 1KiB and at most hls.cache_memory (%s); got %q", h.CacheMemory, h.MaxObject.String())
+	}
+	if h.OriginNotFoundTTL < 0 || h.OriginNotFoundTTL > time.Minute {
+		ps.add("hls.origin_not_found_ttl", "must be between 0 (off) and 1m; got %q", h.OriginNotFoundTTL)
+	}
+	if h.OriginMaxRequests < 1 || h.OriginMaxRequests > 10000 {
+		ps.add("hls.origin_max_requests", "must be between 1 and 10000; got %d", h.OriginMaxRequests)
 	}
 }
 

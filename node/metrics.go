@@ -46,6 +46,8 @@ var (
 		"QUIC link events.", []string{"event"}, nil)
 	descChatFans = prometheus.NewDesc("relaymesh_chat_fans",
 		"Chat WebSocket connections open on this node.", nil, nil)
+	descChatRooms = prometheus.NewDesc("relaymesh_chat_rooms",
+		"Chat rooms this node holds in memory (with fans here or recent messages).", nil, nil)
 	descChatCounters = prometheus.NewDesc("relaymesh_chat_events_total",
 		"Chat events on this node: messages published here, relayed to local rooms, refused.", []string{"event"}, nil)
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
@@ -54,6 +56,10 @@ var (
 		"Where this node's HLS cache misses were filled from (origin GETs, peer edges, failed peer fetches, the stream's ingest node, ingest node misses), by kind of object (segment, playlist).", []string{"source", "kind"}, nil)
 	descHLSEvents = prometheus.NewDesc("relaymesh_hls_events_total",
 		"HLS serving events: stale playlists served while the origin was unreachable, segments prefetched from the ingest node, failed prefetches.", []string{"event"}, nil)
+	descHLSOriginRefused = prometheus.NewDesc("relaymesh_hls_origin_refused_total",
+		"HLS misses answered without asking the origin: a 404 remembered (not_found_cached), a segment of a stream this node does not know (unknown_stream), the cap of origin requests in flight reached (busy, answered 503).", []string{"reason"}, nil)
+	descHLSOriginInFlight = prometheus.NewDesc("relaymesh_hls_origin_requests_in_flight",
+		"HLS origin requests this node has in flight (at most hls.origin_max_requests).", nil, nil)
 	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
 		"HLS cache lookups by result.", []string{"result"}, nil)
 	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
@@ -68,8 +74,9 @@ type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
-		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatCounters,
-		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSCache, descSpool} {
+		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
+		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSOriginRefused, descHLSOriginInFlight,
+		descHLSCache, descSpool} {
 		ch <- d
 	}
 }
@@ -103,7 +110,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n.chat != nil {
 		s := n.chat.Stats()
 		ch <- prometheus.MustNewConstMetric(descChatFans, prometheus.GaugeValue, float64(s.Fans))
-		for event, v := range map[string]float64{"published": float64(s.Published), "relayed": float64(s.Relayed),
+		ch <- prometheus.MustNewConstMetric(descChatRooms, prometheus.GaugeValue, float64(s.Rooms))
+		for event, v := range map[string]float64{"published": float64(s.Published), "publish_failed": float64(s.PublishFailed),
+			"relayed": float64(s.Relayed), "relayed_live": float64(s.RelayedLive), "live_out_of_order": float64(s.LiveSkipped),
 			"rate_limited": float64(s.RateLimited), "bad_frame": float64(s.BadFrames), "too_slow": float64(s.SlowFans),
 			"malformed_stored": float64(s.Malformed)} {
 			ch <- prometheus.MustNewConstMetric(descChatCounters, prometheus.CounterValue, v, event)
@@ -120,6 +129,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		for event, v := range map[string]uint64{"stale_served": c.StaleServed.Load(), "prefetched": c.Prefetched.Load(), "prefetch_failed": c.PrefetchFails.Load()} {
 			ch <- prometheus.MustNewConstMetric(descHLSEvents, prometheus.CounterValue, float64(v), event)
 		}
+		for reason, v := range map[string]uint64{"not_found_cached": c.NotFoundCached.Load(),
+			"unknown_stream": c.UnknownRefused.Load(), "busy": c.OriginBusy.Load()} {
+			ch <- prometheus.MustNewConstMetric(descHLSOriginRefused, prometheus.CounterValue, float64(v), reason)
+		}
+		ch <- prometheus.MustNewConstMetric(descHLSOriginInFlight, prometheus.GaugeValue, float64(n.hls.OriginInFlight()))
 	}
 	if n.hlsCache != nil {
 		st := n.hlsCache.Stats()
