@@ -80,12 +80,21 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 	perIPRate := fs.Float64("per-ip-rate", 5, "the servers' publish limit per IP (msg/s; relaymesh's chat.rate_per_ip), for --source-addrs 0: publishers are spread so each address stays under 80 % of it; 0: ignore")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, not its workers) to this file")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", name, fs.Args())
 		return 2
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+		defer stop()
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -167,3 +167,32 @@ func FuzzParseSince(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMessageFast: wherever the fast message decoder takes a frame,
+// it gives what encoding/json gives.
+func FuzzDecodeMessageFast(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"message","id":"seoul-1.42","room":"lobby","user":"anon-1","text":"hi \u00e9 \"q\"","ts":"2026-11-22T09:30:00.123Z","region":"seoul"}`,
+		`{"type":"message","id":"a.1","room":"r","user":"u","text":"","ts":"2026-11-22T09:30:00Z","region":""}`,
+		`{"type":"message","id":"a.1","ID":"b.2"}`,
+		`{"type":"message","id":"a.1","id":"b.2"}`,
+		`{"type":"message","text":"\ud800"}`,
+		`{"type":"ack","nonce":"x"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeMessageFast(data)
+		if !ok {
+			return
+		}
+		var slow Message
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("fast path took %q, encoding/json refuses it: %v", data, err)
+		}
+		if fast.ID != slow.ID || fast.Room != slow.Room || fast.User != slow.User || fast.Text != slow.Text ||
+			!fast.TS.Equal(slow.TS) || fast.TS.Location() != slow.TS.Location() || fast.Region != slow.Region {
+			t.Fatalf("%q: fast %+v, encoding/json %+v", data, fast, slow)
+		}
+	})
+}

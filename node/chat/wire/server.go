@@ -136,6 +136,9 @@ var ErrUnknownFrame = errors.New("unknown frame type")
 // fields are ignored, and an unknown type is an error wrapping
 // ErrUnknownFrame.
 func DecodeServerFrame(data []byte) (ServerFrame, error) {
+	if m, ok := decodeMessageFast(data); ok {
+		return m, nil
+	}
 	var head struct {
 		Type string `json:"type"`
 	}
