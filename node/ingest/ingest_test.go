@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,6 +29,16 @@ type fixture struct {
 	srv    *httptest.Server
 	sp     *spool.Spool
 	svc    *Service
+	cache  *cache.Cache
+	window time.Duration // upload rate window; default 5s
+}
+
+func (f *fixture) limits() Limits {
+	w := f.window
+	if w == 0 {
+		w = 5 * time.Second
+	}
+	return Limits{Keys: map[string]string{"live": key}, MinRate: 1000, RateWindow: w, MaxPlaylist: 2048}
 }
 
 func newFixture(t *testing.T, spoolDir string) *fixture {
@@ -57,7 +68,8 @@ func (f *fixture) start(t *testing.T, spoolDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc, err = Start(Config{Keys: map[string]string{"live": key}, Spool: f.sp, Origin: f.client, Cache: c,
+	f.cache = c
+	f.svc, err = Start(Config{Limits: f.limits(), Spool: f.sp, Origin: f.client, Cache: c,
 		MaxObjectBytes: 1 << 16, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -133,14 +145,19 @@ func TestBadPushesWriteNothing(t *testing.T) {
 		{"PUT", "/ingest/live/seg1%00.ts", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/evil.sh", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/seg1.ts", key, strings.Repeat("x", 1<<16+1), http.StatusRequestEntityTooLarge},
+		{"PUT", "/ingest/live/index.m3u8", key, "#EXTM3U\n" + strings.Repeat("#", 2048), http.StatusRequestEntityTooLarge},
+		{"PUT", "/ingest/live/index.m3u8", key, "<html>not a playlist</html>", http.StatusBadRequest},
 		{"DELETE", "/ingest/live/seg1.ts", "", "", http.StatusUnauthorized},
 	} {
 		if code, body := f.push(t, tc.method, tc.path, tc.bearer, tc.body); code != tc.want {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, code, body, tc.want)
 		}
 	}
-	if st := f.sp.Stats(); st.Appended != 0 {
-		t.Fatalf("bad pushes appended %d ops to the spool", st.Appended)
+	if st := f.sp.Stats(); st.Appended != 0 || st.Bytes != 0 {
+		t.Fatalf("bad pushes appended %d ops to the spool (%d bytes)", st.Appended, st.Bytes)
+	}
+	if st := f.svc.Stats(); st.TooLarge != 2 || st.BadPlaylists != 1 {
+		t.Fatalf("stats %+v, want TooLarge 2, BadPlaylists 1", st)
 	}
 	if _, ok := f.originHas(t, "live/seg1.ts"); ok {
 		t.Fatal("a refused push reached the origin")
@@ -185,5 +202,92 @@ func TestOriginOutageLosesNothing(t *testing.T) {
 		if got, ok := f.originHas(t, k); !ok || got != "payload-"+k {
 			t.Errorf("origin has %s = %q %v", k, got, ok)
 		}
+	}
+}
+
+// A chunked upload (no Content-Length, what ffmpeg sends) is streamed to
+// the spool and still reaches the origin and this node's cache.
+func TestChunkedPushIsStreamed(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 10 {
+			_, _ = pw.Write([]byte(strings.Repeat(string(rune('a'+i)), 1000)))
+		}
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest("PUT", f.srv.URL+"/ingest/live/seg9.ts", pr)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("chunked PUT: %d", resp.StatusCode)
+	}
+	if got, ok := f.originHas(t, "live/seg9.ts"); !ok || len(got) != 10000 || got[9999] != 'j' {
+		t.Fatalf("origin has %d bytes, %v", len(got), ok)
+	}
+	if e, ok := f.cache.Get("live/seg9.ts"); !ok || len(e.Body) != 10000 {
+		t.Fatalf("cache has %d bytes, %v", len(e.Body), ok)
+	}
+}
+
+// A streamer that trickles its body is cut one rate window after its
+// last full window, answered 408, and nothing is spooled.
+func TestSlowUploadIsCut(t *testing.T) {
+	f := &fixture{window: 600 * time.Millisecond}
+	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s3, f.addr = s3, s3.Endpoint()
+	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
+	if f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t, t.TempDir())
+
+	c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, "PUT /ingest/live/slow.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+key+
+		"\r\nContent-Length: 60000\r\n\r\nx"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a byte every 100 ms: 10 B/s against a minimum of 1000
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := c.Write([]byte("x")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, _ := io.ReadAll(c)
+	elapsed := time.Since(start)
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 408") {
+		t.Fatalf("answer %q, want 408", resp)
+	}
+	if elapsed < f.window || elapsed > f.window+3*time.Second {
+		t.Fatalf("cut after %v, want within [%v, %v]", elapsed, f.window, f.window+3*time.Second)
+	}
+	if st := f.svc.Stats(); st.SlowUploads != 1 {
+		t.Fatalf("stats %+v, want SlowUploads 1", st)
+	}
+	if st := f.sp.Stats(); st.Appended != 0 || st.Bytes != 0 {
+		t.Fatalf("a cut upload left %+v in the spool", st)
 	}
 }

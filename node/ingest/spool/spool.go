@@ -49,6 +49,10 @@ var (
 	// ErrTooLarge is returned by Append for a body larger than
 	// Config.MaxObjectBytes. The ingest layer answers 413.
 	ErrTooLarge = errors.New("spool: object too large")
+	// ErrReadBody wraps the error of an op's Body that Append could not
+	// read to its end (the client went away, or was too slow). Nothing is
+	// recorded.
+	ErrReadBody = errors.New("spool: reading the body")
 )
 
 // Config tunes a Spool. Zero fields take the defaults of DefaultConfig.
@@ -274,7 +278,8 @@ func (s *Spool) Dir() string { return s.dir }
 // arrive.
 //
 // Append fails without recording anything with ErrInvalidOp, ErrTooLarge,
-// ErrFull, ErrClosed, an error reading op.Body (wrapped), or an I/O error.
+// ErrFull, ErrClosed, ErrReadBody (wrapping op.Body's error), or an I/O
+// error.
 func (s *Spool) Append(op Op) (uint64, error) {
 	seq, _, err := s.append(op, false)
 	return seq, err
@@ -331,7 +336,7 @@ func (s *Spool) append(op Op, open bool) (uint64, *Body, error) {
 	if op.Body != nil {
 		if _, err := io.Copy(w, io.LimitReader(op.Body, s.cfg.MaxObjectBytes+1)); err != nil {
 			if !errors.Is(err, ErrFull) && !errors.Is(err, errWrite) {
-				err = fmt.Errorf("spool: reading the body of %s %q: %w", op.Kind, op.Key, err)
+				err = fmt.Errorf("%w of %s %q: %w", ErrReadBody, op.Kind, op.Key, err)
 			}
 			return fail(err)
 		}
