@@ -95,10 +95,10 @@ func Defaults() Config {
 			ShieldRegion:   "",          // each region fetches on its own
 		},
 		Ingest: Ingest{
-			StreamKeys:       nil,             // no streams until ops give them keys
-			WriteThroughWait: 2 * time.Second, // healthy origins answer well within it
-			SpoolMax:         1 << 30,         // over an hour of a typical stream
-			MinUploadRate:    16 << 10,        // far below any live rendition, far above a trickle
+			StreamKeys:       nil,              // no streams until ops give them keys
+			WriteThroughWait: 2 * time.Second,  // healthy origins answer well within it
+			SpoolMax:         1 << 30,          // over an hour of a typical stream
+			MinUploadRate:    16 << 10,         // far below any live rendition, far above a trickle
 			UploadRateWindow: 10 * time.Second, // rides out a Wi-Fi hiccup
 			MaxPlaylist:      256 << 10,        // hours of an event playlist
 		},
