@@ -1,0 +1,66 @@
+package httplimit
+
+import (
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestClientKeyGroupsIPv6By64(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"192.0.2.7:4000", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:4000", "192.0.2.7"}, // a v4 client on a dual-stack socket
+		{"[2001:db8:1:2:aaaa::1]:443", "2001:db8:1:2::"},
+		{"[2001:db8:1:2:ffff:ffff:ffff:ffff]:443", "2001:db8:1:2::"},
+		{"[2001:db8:1:3::1]:443", "2001:db8:1:3::"},
+	} {
+		ap := netip.MustParseAddrPort(tc.addr)
+		if got := clientKey(net.TCPAddrFromAddrPort(ap)); got != netip.MustParseAddr(tc.want) {
+			t.Errorf("clientKey(%s) = %s, want %s", tc.addr, got, tc.want)
+		}
+	}
+}
+
+func TestDefaultPerNodeLeavesAReserve(t *testing.T) {
+	for _, tc := range []struct{ limit, reserve uint64 }{
+		{1024, 256}, {20000, 4096}, {4000, 1000}, {1 << 20, 4096},
+	} {
+		if got := Reserve(tc.limit); got != tc.reserve {
+			t.Errorf("Reserve(%d) = %d, want %d", tc.limit, got, tc.reserve)
+		}
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	got := DefaultPerNode()
+	if want := int(rl.Cur - Reserve(rl.Cur)); rl.Cur < 1<<30 && got != max(want, 64) {
+		t.Fatalf("DefaultPerNode() = %d with RLIMIT_NOFILE %d, want %d", got, rl.Cur, want)
+	}
+}
+
+func TestSetLimitsRefusesNonsense(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewListener(ln, Limits{PerIP: 1, PerNode: 1, RetryAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, bad := range []Limits{{PerIP: -1, PerNode: 1, RetryAfter: time.Second}, {PerNode: 0, RetryAfter: time.Second}, {PerNode: 1}} {
+		if err := l.SetLimits(bad); err == nil {
+			t.Errorf("SetLimits(%+v) accepted", bad)
+		}
+	}
+	if l.Limits().PerIP != 1 {
+		t.Fatalf("a refused SetLimits changed the limits: %+v", l.Limits())
+	}
+}
