@@ -1,9 +1,10 @@
 // Package spool is the durable, ordered queue between a streamer's ingest
 // requests and the origin.
 //
-// The ingest handler writes through to the origin; when the origin cannot
-// take an object it appends the request to the spool instead and acknowledges
-// the streamer as soon as Append returns, because by then the op is on disk.
+// The ingest handler appends every request to the spool, its body streamed
+// straight to disk, and may acknowledge the streamer as soon as Append
+// returns, because by then the op is on disk; it then waits a little for Run
+// to have applied it, to tell "written through" from "spooled".
 // Run replays the ops at the origin strictly in the order they were appended,
 // one at a time, retrying each until it succeeds: an HLS playlist must not
 // reach the origin before the segments it lists, and a DELETE must not
