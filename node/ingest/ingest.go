@@ -219,6 +219,9 @@ func (s *Service) handle(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteThroughWait + 10*time.Second))
 	s.serveLocally(op, recorded, playlist, immutable)
+	if recorded != nil {
+		_ = recorded.Close() // read-only; nothing to report
+	}
 	if op.Kind == spool.KindPut && !immutable && s.cfg.OnPlaylist != nil {
 		s.cfg.OnPlaylist(op.Key, playlist)
 	}
@@ -298,7 +301,6 @@ func (s *Service) serveLocally(op spool.Op, recorded *spool.Body, playlist []byt
 	}
 	body := playlist
 	if immutable {
-		defer recorded.Close()
 		b, err := io.ReadAll(recorded)
 		if err != nil {
 			s.cacheMisses.Add(1)
@@ -306,8 +308,6 @@ func (s *Service) serveLocally(op spool.Op, recorded *spool.Body, playlist []byt
 			return
 		}
 		body = b
-	} else {
-		_ = recorded.Close()
 	}
 	now := time.Now().UTC()
 	e := cache.Entry{Key: op.Key, Body: body, Meta: cache.Meta{

@@ -365,7 +365,7 @@ func (s *Spool) append(op Op, open bool) (uint64, *Body, error) {
 	reserved = 0
 	s.mu.Unlock()
 
-	body, err := s.finishRecord(f, tmp, encodeHeader(op, w.n, w.crc.Sum32(), e.seq, now), open)
+	body, err := s.finishRecord(f, tmp, encodeHeader(op, w.n, w.crc.Sum32(), e.seq, now), open && op.Kind == KindPut)
 	if body != nil {
 		body.SectionReader = io.NewSectionReader(body.f, hdrLen, w.n)
 	}

@@ -45,7 +45,10 @@ func TestSlowBodyDoesNotHoldUpTheQueue(t *testing.T) {
 		t.Fatalf("slow append: seq %d, %v; want a seq after %d", r.seq, r.err, fast[0])
 	}
 	flush(t, s)
-	if got := origin.objects["s/slow.ts"]; len(got) != 1000 {
+	origin.mu.Lock()
+	got := origin.objects["s/slow.ts"]
+	origin.mu.Unlock()
+	if len(got) != 1000 {
 		t.Fatalf("origin has %d bytes of the slow body, want 1000", len(got))
 	}
 }
@@ -100,5 +103,8 @@ func TestAppendOpenOutlivesTheFile(t *testing.T) {
 	b, err := io.ReadAll(body)
 	if err != nil || string(b) != "segment" {
 		t.Fatalf("body %q, %v", b, err)
+	}
+	if _, body, err := s.AppendOpen(Delete("s/seg.ts")); err != nil || body != nil {
+		t.Fatalf("AppendOpen(DELETE): body %v, %v; want none", body, err)
 	}
 }
