@@ -74,18 +74,21 @@ func Defaults() Config {
 			Timeout:   10 * time.Second, // a segment must arrive well before the buffer runs dry
 		},
 		Chat: Chat{
-			HistoryOnJoin:    50,                  // a screenful of context
-			RecoveryWindow:   1000,                // ~50s of a busy room: longer than any reconnect
-			Retention:        30 * 24 * time.Hour, // the platform's 30 days; the origin archive keeps the rest
-			RatePerSecond:    5,                   // the platform's spam limit per IP
-			RateBurst:        10,                  // a quick paste passes, a flood does not
-			MaxTextBytes:     500,                 // ~166 CJK characters; paid on every node for 30 days
-			MaxFrameBytes:    4096,                // the longest text, fully escaped, plus envelope
-			PresenceInterval: time.Second,         // live-looking counts at bounded cost
-			SendQueue:        256,                 // seconds of a busy room before too_slow
-			NATSClientListen: "",                  // off: the node itself talks to NATS in-process
-			NATSUser:         "",                  // required only with nats_client_listen
-			NATSPassword:     "",                  // required only with nats_client_listen
+			HistoryOnJoin:    50,                    // a screenful of context
+			RecoveryWindow:   1000,                  // ~50s of a busy room: longer than any reconnect
+			Retention:        30 * 24 * time.Hour,   // the platform's 30 days; the origin archive keeps the rest
+			RatePerSecond:    5,                     // the platform's spam limit per IP
+			RateBurst:        10,                    // a quick paste passes, a flood does not
+			MaxTextBytes:     500,                   // ~166 CJK characters; paid on every node for 30 days
+			MaxFrameBytes:    4096,                  // the longest text, fully escaped, plus envelope
+			PresenceInterval: time.Second,           // live-looking counts at bounded cost
+			SendBuffer:       256 << 10,             // ~1,000 messages: seconds of the busiest room
+			DrainTimeout:     10 * time.Second,      // a slow phone keeps up, a dead one is cut
+			BatchWindow:      50 * time.Millisecond, // faster than anyone reads
+			PingInterval:     20 * time.Second,      // under common proxy idle timeouts
+			NATSClientListen: "",                    // off: the node itself talks to NATS in-process
+			NATSUser:         "",                    // required only with nats_client_listen
+			NATSPassword:     "",                    // required only with nats_client_listen
 		},
 		HLS: HLS{
 			CacheMemory:    256 << 20,   // minutes of the live renditions players ask for

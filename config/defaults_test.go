@@ -114,7 +114,10 @@ func TestChatDefaults(t *testing.T) {
 		MaxTextBytes:     wire.DefaultMaxTextBytes,
 		MaxFrameBytes:    wire.DefaultMaxFrameBytes,
 		PresenceInterval: time.Second,
-		SendQueue:        256,
+		SendBuffer:       256 << 10,
+		DrainTimeout:     10 * time.Second,
+		BatchWindow:      50 * time.Millisecond,
+		PingInterval:     20 * time.Second,
 	}
 	if got != want {
 		t.Errorf("chat defaults\n%+v\nwant\n%+v", got, want)

@@ -406,13 +406,37 @@ type Chat struct {
 	// 10,000 small frames a second. At least 100ms.
 	PresenceInterval time.Duration `yaml:"presence_interval"`
 
-	// SendQueue is how many frames may wait for one fan. A fan that falls
-	// this far behind (a stalled phone, a tab in the background) is closed
-	// with error too_slow rather than slowing the room or eating memory; it
-	// reconnects with since= and loses nothing the recovery window holds.
-	// Default 256: several seconds of a busy room. 1-65536; memory is up to
-	// SendQueue frames per fan.
-	SendQueue int `yaml:"send_queue"`
+	// SendBuffer is how many bytes of frames may wait for one fan beyond
+	// what its socket holds (the kernel's buffer is capped at 64 KiB per
+	// fan). A fan that falls this far behind (a stalled phone, a tab in the
+	// background) is closed with WebSocket status 1008 (too_slow) rather
+	// than slowing the room or eating memory; it reconnects with since= and
+	// loses nothing the recovery window holds. Default 256 KiB: about 1,000
+	// messages, seconds of the busiest room. Memory is spent only while a
+	// fan is behind. 4 KiB-64 MiB.
+	SendBuffer ByteSize `yaml:"send_buffer"`
+
+	// DrainTimeout bounds how long writing out what waits for one fan may
+	// take, the join replay included. A fan that reads, however slowly,
+	// keeps up; one that stopped reading is closed (1008) at this bound,
+	// which is also how long a dead fan can pin its buffers. Default 10s.
+	// 1s-5m.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+
+	// BatchWindow: while a room's messages come faster than one per
+	// window, each fan gets at most one write per window carrying every
+	// message since the last one, so the per-fan write rate is bounded
+	// whatever the room's rate. A quiet room's messages go out at once.
+	// Default 50ms: faster than anyone reads, and it adds at most 50ms to a
+	// busy room's latency. 0 turns batching off; at most 1s.
+	BatchWindow time.Duration `yaml:"batch_window"`
+
+	// PingInterval is how often the node sends every fan a WebSocket ping.
+	// A fan that sends nothing, not even the pong, for two intervals (plus
+	// 5s) is disconnected: that is how dead connections (a phone that left
+	// coverage) are found. Default 20s, under the idle timeouts of common
+	// proxies and mobile carriers. 1s-10m.
+	PingInterval time.Duration `yaml:"ping_interval"`
 
 	// NATSClientListen is the host:port of the embedded NATS server's client
 	// port, for backend services (moderation bots, overlays). Default empty:

@@ -195,7 +195,13 @@ const (
 	frameOverheadBytes  = 256 // JSON envelope and nonce around the text
 	maxFrameBytesLimit  = 1 << 20
 	minPresenceInterval = 100 * time.Millisecond
-	maxSendQueue        = 65536
+	minSendBuffer       = 4 << 10
+	maxSendBuffer       = 64 << 20
+	minDrainTimeout     = time.Second
+	maxDrainTimeout     = 5 * time.Minute
+	maxBatchWindow      = time.Second
+	minPingInterval     = time.Second
+	maxPingInterval     = 10 * time.Minute
 )
 
 // validate checks the chat section; httpListen is the HTTP server's bind
@@ -223,7 +229,18 @@ func (ch *Chat) validate(ps *Problems, httpListen string) {
 	if ch.PresenceInterval < minPresenceInterval {
 		ps.add("chat.presence_interval", "must be at least %s; got %q", minPresenceInterval, ch.PresenceInterval)
 	}
-	intRange(ps, "chat.send_queue", ch.SendQueue, 1, maxSendQueue)
+	if ch.SendBuffer < minSendBuffer || ch.SendBuffer > maxSendBuffer {
+		ps.add("chat.send_buffer", "must be in %s-%s; got %q", ByteSize(minSendBuffer), ByteSize(maxSendBuffer), ch.SendBuffer)
+	}
+	if ch.DrainTimeout < minDrainTimeout || ch.DrainTimeout > maxDrainTimeout {
+		ps.add("chat.drain_timeout", "must be in %s-%s; got %q", minDrainTimeout, maxDrainTimeout, ch.DrainTimeout)
+	}
+	if ch.BatchWindow < 0 || ch.BatchWindow > maxBatchWindow {
+		ps.add("chat.batch_window", "must be in 0s-%s; got %q", maxBatchWindow, ch.BatchWindow)
+	}
+	if ch.PingInterval < minPingInterval || ch.PingInterval > maxPingInterval {
+		ps.add("chat.ping_interval", "must be in %s-%s; got %q", minPingInterval, maxPingInterval, ch.PingInterval)
+	}
 
 	if ch.NATSClientListen != "" {
 		if msg := checkAddr(ch.NATSClientListen, addrRule{listen: true}); msg != "" {

@@ -215,23 +215,29 @@ func TestValidate(t *testing.T) {
 			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = 1000, 100000
 			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 16384, 1<<20
 			c.Chat.Retention, c.Chat.PresenceInterval = time.Minute, 100*time.Millisecond
-			c.Chat.RatePerSecond, c.Chat.RateBurst, c.Chat.SendQueue = 0.2, 1, 65536
+			c.Chat.RatePerSecond, c.Chat.RateBurst, c.Chat.SendBuffer = 0.2, 1, 64<<20
+			c.Chat.DrainTimeout, c.Chat.BatchWindow, c.Chat.PingInterval = 5*time.Minute, time.Second, 10*time.Minute
 		}, nil},
 		{"chat limits at their other bounds", func(c *Config) {
-			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow, c.Chat.SendQueue = 0, 1, 1
+			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow, c.Chat.SendBuffer = 0, 1, 4<<10
+			c.Chat.DrainTimeout, c.Chat.BatchWindow, c.Chat.PingInterval = time.Second, 0, time.Second
 			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 1, 258
 		}, nil},
 		{"chat integers out of range", func(c *Config) {
 			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = -1, 0
 			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 16385, 1<<20+1
-			c.Chat.RateBurst, c.Chat.SendQueue = 0, 65537
+			c.Chat.RateBurst, c.Chat.SendBuffer = 0, 64<<20+1
+			c.Chat.DrainTimeout, c.Chat.BatchWindow, c.Chat.PingInterval = 0, -time.Millisecond, 11*time.Minute
 		}, Problems{
 			{"chat.history_on_join", `must be in 0-1000; got "-1"`},
 			{"chat.recovery_window", `must be in 1-100000; got "0"`},
 			{"chat.rate_burst", `must be at least 1; got "0"`},
 			{"chat.max_text_bytes", `must be in 1-16384; got "16385"`},
 			{"chat.max_frame_bytes", `must be in 1-1048576; got "1048577"`},
-			{"chat.send_queue", `must be in 1-65536; got "65537"`},
+			{"chat.send_buffer", `must be in 4KiB-64MiB; got "67108865"`},
+			{"chat.drain_timeout", `must be in 1s-5m0s; got "0s"`},
+			{"chat.batch_window", `must be in 0s-1s; got "-1ms"`},
+			{"chat.ping_interval", `must be in 1s-10m0s; got "11m0s"`},
 		}},
 		{"history above the recovery window", func(c *Config) { c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = 100, 99 }, Problems{
 			{"chat.history_on_join", `must not exceed chat.recovery_window (99): join history is served from the recovery window; got "100"`},

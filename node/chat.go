@@ -65,7 +65,11 @@ func (n *Node) startChat() error {
 		MaxTextBytes:     c.MaxTextBytes,
 		MaxFrameBytes:    c.MaxFrameBytes,
 		PresenceInterval: c.PresenceInterval,
-		SendQueue:        c.SendQueue,
+		MaxPendingBytes:  int(c.SendBuffer),
+		DrainTimeout:     c.DrainTimeout,
+		BatchWindow:      c.BatchWindow,
+		PingInterval:     c.PingInterval,
+		RestartStore:     n.nats.RestartJetStream,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

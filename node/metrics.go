@@ -46,6 +46,8 @@ var (
 		"QUIC link events.", []string{"event"}, nil)
 	descChatFans = prometheus.NewDesc("relaymesh_chat_fans",
 		"Chat WebSocket connections open on this node.", nil, nil)
+	descChatRooms = prometheus.NewDesc("relaymesh_chat_rooms",
+		"Chat rooms this node holds in memory (with fans here or recent messages).", nil, nil)
 	descChatCounters = prometheus.NewDesc("relaymesh_chat_events_total",
 		"Chat events on this node: messages published here, relayed to local rooms, refused.", []string{"event"}, nil)
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
@@ -78,7 +80,7 @@ type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
-		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatCounters,
+		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
 		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSCache, descSpool,
 		descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
 		ch <- d
@@ -114,7 +116,9 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n.chat != nil {
 		s := n.chat.Stats()
 		ch <- prometheus.MustNewConstMetric(descChatFans, prometheus.GaugeValue, float64(s.Fans))
-		for event, v := range map[string]float64{"published": float64(s.Published), "relayed": float64(s.Relayed),
+		ch <- prometheus.MustNewConstMetric(descChatRooms, prometheus.GaugeValue, float64(s.Rooms))
+		for event, v := range map[string]float64{"published": float64(s.Published), "publish_failed": float64(s.PublishFailed),
+			"relayed": float64(s.Relayed), "relayed_live": float64(s.RelayedLive), "live_out_of_order": float64(s.LiveSkipped),
 			"rate_limited": float64(s.RateLimited), "bad_frame": float64(s.BadFrames), "too_slow": float64(s.SlowFans),
 			"malformed_stored": float64(s.Malformed)} {
 			ch <- prometheus.MustNewConstMetric(descChatCounters, prometheus.CounterValue, v, event)

@@ -306,6 +306,9 @@ func (n *Node) Region() string { return n.cfg.Node.Region }
 // Cluster exposes the node's gossip membership.
 func (n *Node) Cluster() *membership.Cluster { return n.cluster }
 
+// Chat returns the node's chat service (tests, diagnostics).
+func (n *Node) Chat() *chat.Service { return n.chat }
+
 // Ready reports whether the node serves traffic, and why not.
 func (n *Node) Ready() (bool, string) {
 	switch {
@@ -313,6 +316,11 @@ func (n *Node) Ready() (bool, string) {
 		return false, "shutting down"
 	case n.cluster == nil || !n.cluster.Joined():
 		return false, "not joined to the mesh yet"
+	}
+	if n.chat != nil {
+		if err := n.chat.Healthy(); err != nil {
+			return false, err.Error()
+		}
 	}
 	return true, "ok"
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/devmesh"
@@ -27,6 +28,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.ShieldRegion, "shield-region", "", "hls.shield_region of every node: region owners fill from this region's owner, one origin GET per segment mesh-wide")
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -37,6 +39,15 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "relaymesh dev: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+
 	sigs := notifySignals() // before starting: Ctrl-C during start stops cleanly
 	defer signal.Stop(sigs)
 	m, err := devmesh.Start(d)
@@ -46,4 +57,21 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	m.PrintSummary(stdout)
 	return waitAndStop(stderr, sigs, func(ctx context.Context) error { return m.Shutdown(ctx) }, 20*time.Second)
+}
+
+// startCPUProfile profiles the process into path until the returned func
+// is called. A file, not an HTTP endpoint: nothing listens unauthenticated.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

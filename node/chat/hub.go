@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
@@ -16,33 +20,73 @@ import (
 // to refill the rooms' recent messages without reading 30 days of chat.
 const hubReplay = 100_000
 
-// hub reads ROOMS in order and hands every message to its room: into the
-// room's recent messages and out to the room's fans on this node.
+// The hub hands every message to its room on this node: into the room's
+// recent messages and out to the room's fans. Messages reach it on two
+// paths:
+//
+//   - live: every node sends each message it stored on chat.live.<origin>.<room>
+//     (core NATS, not stored), and the hub subscribes to chat.live.>. Interest
+//     travels along the leaf tree, so a message crosses each link once, as
+//     soon as it is stored: this is how fans normally get messages.
+//   - durable: the hub reads ROOMS in order. ROOMS sources every member's
+//     ORIGIN stream, reliably and in each origin's order, so it holds every
+//     message even when the live path lost some (core NATS drops messages
+//     while the tree re-forms, or to a slow subscriber).
+//
+// Ids are per-origin sequence numbers without gaps, so the hub keeps, per
+// origin, the next sequence it expects. A message with that sequence is
+// delivered, from whichever path brings it first; a lower one was already
+// delivered and is skipped; a live message with a higher one means the
+// live path lost something, so it is skipped too and the durable path,
+// which cannot skip, delivers everything from the gap on. Either way fans
+// get each origin's messages exactly once and in order, and a message that
+// the hub has not seen from ROOMS yet never moves the mark by more than
+// one. The durable path alone sets the mark of an origin the hub has not
+// heard of (after a restart, or for a new member), because only ROOMS knows
+// where that origin's messages start.
 type hub struct {
-	log    *slog.Logger
-	window int
+	log         *slog.Logger
+	window      int           // messages per room held for recovery
+	batchWindow time.Duration // see room.deliverLocked
 
 	mu    sync.Mutex
 	rooms map[string]*room
 
-	delivered atomic.Uint64
-	malformed atomic.Uint64
-	consume   jetstream.ConsumeContext
+	deliverMu sync.Mutex        // serialises the two paths
+	next      map[string]uint64 // per origin, the next sequence to deliver
+
+	delivered   atomic.Uint64 // messages delivered to their room
+	liveFirst   atomic.Uint64 // of them, first seen on the live path
+	liveSkipped atomic.Uint64 // live messages out of order (the durable path has them)
+	malformed   atomic.Uint64
+	consume     jetstream.ConsumeContext
+	liveSub     *nats.Subscription
 }
 
-func newHub(log *slog.Logger, window int) *hub {
-	return &hub{log: log, window: window, rooms: make(map[string]*room)}
+func newHub(log *slog.Logger, window int, batchWindow time.Duration) *hub {
+	return &hub{log: log, window: window, batchWindow: batchWindow,
+		rooms: make(map[string]*room), next: make(map[string]uint64)}
 }
 
-// start begins consuming ROOMS; messages are handled on the consumer's
-// own goroutine, one at a time, in stream order.
-func (h *hub) start(ctx context.Context, js jetstream.JetStream) error {
+// start subscribes to the live subject and begins consuming ROOMS.
+func (h *hub) start(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) error {
+	var err error
+	h.liveSub, err = nc.Subscribe("chat.live.>", h.handleLive)
+	if err != nil {
+		return fmt.Errorf("chat: live subscription: %w", err)
+	}
+	// A burst must not make the client drop messages: the durable path
+	// would repair it, but late.
+	_ = h.liveSub.SetPendingLimits(1<<20, 256<<20)
+
 	st, err := js.Stream(ctx, roomsStream)
 	if err != nil {
+		h.stop()
 		return fmt.Errorf("chat: %s stream: %w", roomsStream, err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
+		h.stop()
 		return fmt.Errorf("chat: %s stream info: %w", roomsStream, err)
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
@@ -52,60 +96,169 @@ func (h *hub) start(ctx context.Context, js jetstream.JetStream) error {
 	}
 	cons, err := st.OrderedConsumer(ctx, cfg)
 	if err != nil {
+		h.stop()
 		return fmt.Errorf("chat: %s consumer: %w", roomsStream, err)
 	}
-	h.consume, err = cons.Consume(h.handle)
+	h.consume, err = cons.Consume(h.handleDurable)
 	if err != nil {
+		h.stop()
 		return fmt.Errorf("chat: consume %s: %w", roomsStream, err)
 	}
 	return nil
 }
 
 func (h *hub) stop() {
+	if h.liveSub != nil {
+		_ = h.liveSub.Unsubscribe()
+	}
 	if h.consume != nil {
 		h.consume.Stop()
 		<-h.consume.Closed()
 	}
+	h.mu.Lock()
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		rooms = append(rooms, r)
+	}
+	h.mu.Unlock()
+	for _, r := range rooms {
+		r.stopTimer()
+	}
 }
 
-// room returns the named room, creating it.
+// room returns the named room, creating it. Only messages and joins
+// create rooms; lookups use lookup.
 func (h *hub) room(name string) *room {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.rooms[name]
 	if r == nil {
-		r = newRoom(name, h.window)
+		r = newRoom(name, h.window, h.batchWindow)
 		h.rooms[name] = r
 	}
 	return r
 }
 
-func (h *hub) handle(jm jetstream.Msg) {
-	origin, roomName, ok := roomOfSubject(jm.Subject())
+// lookup returns the named room, or nil if this node has neither fans
+// nor messages of it.
+func (h *hub) lookup(name string) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[name]
+}
+
+// decode checks a message from either path against the subject it came
+// on. Only nodes publish these subjects (the leaf permissions say so), so
+// a bad one is a bug or a foreign writer: it is skipped, never shown.
+func (h *hub) decode(subject string, data []byte, ofSubject func(string) (string, string, bool)) (wire.Message, bool) {
+	origin, roomName, ok := ofSubject(subject)
 	var m wire.Message
 	if ok {
-		ok = json.Unmarshal(jm.Data(), &m) == nil
+		ok = json.Unmarshal(data, &m) == nil
 	}
-	id := m.ID
-	if !ok || id.Valid() != nil || id.Origin != origin || m.Room != roomName {
-		// Only nodes write ORIGIN streams, so this is a bug or a foreign
-		// writer: skip it rather than show fans something malformed.
+	if !ok || m.ID.Valid() != nil || m.ID.Origin != origin || m.Room != roomName || wire.ValidRoom(roomName) != nil {
 		h.malformed.Add(1)
-		h.log.Warn("skipping malformed chat message", "subject", jm.Subject())
+		h.log.Warn("skipping malformed chat message", "subject", subject)
+		return m, false
+	}
+	return m, true
+}
+
+func (h *hub) handleLive(msg *nats.Msg) {
+	if m, ok := h.decode(msg.Subject, msg.Data, ofLiveSubject); ok {
+		h.offerLive(m)
+	}
+}
+
+func (h *hub) handleDurable(jm jetstream.Msg) {
+	// The sequence in the origin's stream (the server writes it into the
+	// source header) tells, before any decoding, whether the live path
+	// delivered this message already, which it usually has.
+	seq, seqOK := sourceSeq(jm.Headers().Get(streamSourceHeader))
+	if origin, _, ok := roomOfSubject(jm.Subject()); ok && seqOK {
+		h.deliverMu.Lock()
+		next := h.next[origin]
+		h.deliverMu.Unlock()
+		if next != 0 && seq < next {
+			return
+		}
+	}
+	m, ok := h.decode(jm.Subject(), jm.Data(), roomOfSubject)
+	if !ok {
 		return
 	}
-	frame, err := wire.Encode(m) // once for every fan of the room
+	// The id inside the message must be that position: a message claiming
+	// any other id is refused, so a forged one can neither pass as another
+	// message nor move the origin's mark and mute it.
+	if !seqOK || seq != m.ID.Seq {
+		h.malformed.Add(1)
+		h.log.Warn("skipping chat message whose id is not its stream position", "subject", jm.Subject(), "id", m.ID.String())
+		return
+	}
+	h.offerDurable(m)
+}
+
+// streamSourceHeader is where JetStream records, on a sourced message,
+// the source stream and the message's sequence there.
+const streamSourceHeader = "Nats-Stream-Source"
+
+// sourceSeq reads the origin stream's sequence from a sourced message's
+// Nats-Stream-Source header: "<stream> <seq> <filter> <transform> ...".
+func sourceSeq(hdr string) (uint64, bool) {
+	_, rest, ok := strings.Cut(hdr, " ")
+	if !ok {
+		return 0, false
+	}
+	field, _, _ := strings.Cut(rest, " ")
+	seq, err := strconv.ParseUint(field, 10, 64)
+	if err != nil || seq == 0 {
+		return 0, false
+	}
+	return seq, true
+}
+
+// offerLive delivers a message from the live path if it is the origin's
+// next one.
+func (h *hub) offerLive(m wire.Message) {
+	h.deliverMu.Lock()
+	defer h.deliverMu.Unlock()
+	next := h.next[m.ID.Origin]
+	if next == 0 && m.ID.Seq == 1 {
+		next = 1 // an origin's first message: nothing can come before it
+	}
+	if next == 0 || m.ID.Seq != next {
+		if next != 0 && m.ID.Seq > next {
+			h.liveSkipped.Add(1)
+		}
+		return
+	}
+	h.liveFirst.Add(1)
+	h.deliverLocked(m)
+}
+
+// offerDurable delivers a message from ROOMS unless the live path did.
+func (h *hub) offerDurable(m wire.Message) {
+	h.deliverMu.Lock()
+	defer h.deliverMu.Unlock()
+	if next := h.next[m.ID.Origin]; next != 0 && m.ID.Seq < next {
+		return // delivered from the live path
+	}
+	// ROOMS holds each origin's messages in order and without gaps from
+	// where it starts, so anything at or past the mark is the next one.
+	h.deliverLocked(m)
+}
+
+// deliverLocked hands m to its room; called with deliverMu held.
+func (h *hub) deliverLocked(m wire.Message) {
+	h.next[m.ID.Origin] = m.ID.Seq + 1
+	payload, err := wire.Encode(m)
 	if err != nil {
 		h.malformed.Add(1)
 		return
 	}
-	r := h.room(roomName)
-	r.mu.Lock()
-	r.addLocked(entry{id: id, msg: m})
-	for s := range r.fans {
-		s.deliverLocked(id, frame)
+	frame := serverFrame(payload)
+	for !h.room(m.Room).deliver(entry{id: m.ID, msg: m}, frame, time.Now()) {
 	}
-	r.mu.Unlock()
 	h.delivered.Add(1)
 }
 
@@ -115,7 +268,13 @@ func (h *hub) handle(jm jetstream.Msg) {
 func (h *hub) join(s *session) (replayed int, complete bool) {
 	r := h.room(s.room)
 	r.mu.Lock()
+	for r.dropped {
+		r.mu.Unlock()
+		r = h.room(s.room)
+		r.mu.Lock()
+	}
 	defer r.mu.Unlock()
+	r.flushLocked(time.Now()) // what the window held goes out first, to the others
 	msgs, complete := r.replayLocked(s.since, s.svc.cfg.HistoryOnJoin)
 	// Everything the room holds is now either sent or, for a fresh join,
 	// before the fan's time: mark it all seen, and tell the fan the marks
@@ -129,16 +288,30 @@ func (h *hub) join(s *session) (replayed int, complete bool) {
 	return len(msgs), complete
 }
 
+// leave removes s from its room, and the room itself once it has neither
+// fans nor messages.
 func (h *hub) leave(s *session) {
-	r := h.room(s.room)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[s.room]
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	delete(r.fans, s)
+	if len(r.fans) == 0 && len(r.ring) == 0 {
+		r.dropped = true
+		delete(h.rooms, s.room)
+	}
 	r.mu.Unlock()
 }
 
 // history returns up to limit recent messages of a room, oldest first.
 func (h *hub) history(name string, limit int) []wire.Message {
-	r := h.room(name)
+	r := h.lookup(name)
+	if r == nil {
+		return []wire.Message{}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := max(0, len(r.ring)-limit)
@@ -149,16 +322,28 @@ func (h *hub) history(name string, limit int) []wire.Message {
 	return out
 }
 
-// fanCounts returns, per room, the number of fans connected here.
-func (h *hub) fanCounts() map[string]int {
+// roomCount is the number of rooms this node holds.
+func (h *hub) roomCount() int {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms)
+}
+
+// allRooms returns the rooms this node holds.
+func (h *hub) allRooms() []*room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	rooms := make([]*room, 0, len(h.rooms))
 	for _, r := range h.rooms {
 		rooms = append(rooms, r)
 	}
-	h.mu.Unlock()
+	return rooms
+}
+
+// fanCounts returns, per room, the number of fans connected here.
+func (h *hub) fanCounts() map[string]int {
 	out := make(map[string]int)
-	for _, r := range rooms {
+	for _, r := range h.allRooms() {
 		r.mu.Lock()
 		if n := len(r.fans); n > 0 {
 			out[r.name] = n
@@ -168,19 +353,39 @@ func (h *hub) fanCounts() map[string]int {
 	return out
 }
 
-// fansOf returns the sessions in a room (none if the room is unknown here).
-func (h *hub) fansOf(name string) []*session {
-	h.mu.Lock()
-	r := h.rooms[name]
-	h.mu.Unlock()
-	if r == nil {
-		return nil
+// sendToFans sends one frame to every fan of a room (presence), in line
+// with the room's messages.
+func (h *hub) sendToFans(name string, frame []byte) {
+	if r := h.lookup(name); r != nil {
+		r.mu.Lock()
+		r.flushLocked(time.Now())
+		for s := range r.fans {
+			s.sendLocked(r, frame)
+		}
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]*session, 0, len(r.fans))
-	for s := range r.fans {
-		out = append(out, s)
+}
+
+// sendToAll sends one frame to every fan on this node (pings).
+func (h *hub) sendToAll(frame []byte) {
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		for s := range r.fans {
+			s.sendLocked(r, frame)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// sessions returns every fan on this node.
+func (h *hub) sessions() []*session {
+	var out []*session
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		for s := range r.fans {
+			out = append(out, s)
+		}
+		r.mu.Unlock()
 	}
 	return out
 }

@@ -125,9 +125,7 @@ func (svc *Service) runPresence() {
 				if err != nil {
 					continue
 				}
-				for _, s := range svc.hub.fansOf(p.Room) {
-					s.send(frame)
-				}
+				svc.hub.sendToFans(p.Room, serverFrame(frame))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"time"
 
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
@@ -12,8 +13,16 @@ type entry struct {
 	msg wire.Message
 }
 
+// outgoing is a message waiting in the room's window: its id and its
+// WebSocket frame, encoded once for every fan.
+type outgoing struct {
+	id    wire.ID
+	frame []byte
+}
+
 // room is one chat room on this node: the recent messages (for join
-// history and reconnect recovery) and the fans connected here.
+// history and reconnect recovery), the fans connected here, and the
+// messages waiting for the room's next write to its fans.
 type room struct {
 	name string
 
@@ -25,14 +34,28 @@ type room struct {
 	evicted map[string]uint64
 	window  int
 	fans    map[*session]struct{}
+	dropped bool // removed from the hub: callers get the room again
+
+	// Batching. While a room's messages come faster than one per
+	// batchWindow (gap is an average of the last few gaps), each fan gets
+	// at most one write per batchWindow, carrying every message since the
+	// last one; a quiet room's messages go out at once.
+	batchWindow time.Duration
+	waiting     []outgoing // not yet written to the fans
+	lastFlush   time.Time
+	lastMsg     time.Time
+	gap         time.Duration // moving average of the time between messages
+	timer       *time.Timer   // flushes waiting at lastFlush+batchWindow
+	buf         []byte        // the frames of one flush, reused
 }
 
-func newRoom(name string, window int) *room {
-	return &room{name: name, window: window, evicted: make(map[string]uint64), fans: make(map[*session]struct{})}
+func newRoom(name string, window int, batchWindow time.Duration) *room {
+	return &room{name: name, window: window, batchWindow: batchWindow,
+		evicted: make(map[string]uint64), fans: make(map[*session]struct{})}
 }
 
-// add appends a message and returns the fans to deliver it to. Called by
-// the hub only, in ROOMS order.
+// addLocked appends a message to the recent ones. Called by the hub only,
+// in delivery order.
 func (r *room) addLocked(e entry) {
 	if len(r.ring) == r.window {
 		old := r.ring[0]
@@ -43,6 +66,83 @@ func (r *room) addLocked(e entry) {
 		r.ring = r.ring[:len(r.ring)-1]
 	}
 	r.ring = append(r.ring, e)
+}
+
+// deliver records a message and sends it to the room's fans, now or at the
+// end of the current window. It reports false, doing nothing, if the room
+// was dropped from the hub meanwhile.
+func (r *room) deliver(e entry, frame []byte, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dropped {
+		return false
+	}
+	r.addLocked(e)
+	r.waiting = append(r.waiting, outgoing{id: e.id, frame: frame})
+	if r.batchWindow <= 0 {
+		r.flushLocked(now)
+		return true
+	}
+	if r.lastMsg.IsZero() {
+		r.gap = 2 * r.batchWindow // a new room starts quiet
+	} else {
+		r.gap = (4*r.gap + now.Sub(r.lastMsg)) / 5
+	}
+	r.lastMsg = now
+	busy := r.gap < r.batchWindow
+	if !busy || now.Sub(r.lastFlush) >= r.batchWindow {
+		r.flushLocked(now)
+		return true
+	}
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.lastFlush.Add(r.batchWindow).Sub(now), r.flushTimer)
+	}
+	return true
+}
+
+func (r *room) flushTimer() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timer = nil
+	r.flushLocked(time.Now())
+}
+
+// stopTimer stops a pending window flush (the hub is stopping, or the room
+// is being dropped).
+func (r *room) stopTimer() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
+
+// flushLocked writes the waiting messages to every fan: the same bytes to
+// each fan that has none of them yet (all of them, except right after a
+// resume), in one write.
+func (r *room) flushLocked(now time.Time) {
+	if len(r.waiting) == 0 {
+		return
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+	r.lastFlush = now
+	all := r.waiting[0].frame
+	if len(r.waiting) > 1 {
+		r.buf = r.buf[:0]
+		for _, o := range r.waiting {
+			r.buf = append(r.buf, o.frame...)
+		}
+		all = r.buf
+	}
+	for s := range r.fans {
+		s.deliverLocked(r, r.waiting, all)
+	}
+	clear(r.waiting)
+	r.waiting = r.waiting[:0]
 }
 
 // replayLocked returns what a joining fan should get first: without a

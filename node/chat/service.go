@@ -1,7 +1,9 @@
 // Package chat is the fans' live chat at an edge: the WebSocket protocol
 // (package wire), message storage in the node's JetStream, relay to every
-// other node through stream sourcing over the NATS leaf tree, per-room
-// history and reconnect recovery, presence, and abuse limits.
+// other node (live over core NATS along the leaf tree, repaired from
+// JetStream stream sourcing), per-room history and reconnect recovery,
+// presence, and abuse limits. docs/chat-design.md has the design and the
+// profiles that chose it.
 package chat
 
 import (
@@ -15,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -36,7 +39,16 @@ type Config struct {
 	MaxTextBytes     int
 	MaxFrameBytes    int
 	PresenceInterval time.Duration
-	SendQueue        int // frames queued per fan before it is cut off
+	MaxPendingBytes  int           // bytes waiting for one fan before it is cut off (1008)
+	DrainTimeout     time.Duration // bound on writing out what waits for one fan
+	BatchWindow      time.Duration // a busy room writes each fan at most once per window
+	PingInterval     time.Duration // WebSocket pings; two missed intervals disconnect
+
+	// RestartStore, if set, restarts the JetStream store under the chat
+	// (natsd.Server.RestartJetStream). It is called when publishes have
+	// kept failing for storeRepairAfter: a stream that hit a write error
+	// fails every later write until it is reloaded.
+	RestartStore func() error
 }
 
 // Service is a running chat service.
@@ -44,6 +56,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *store
+	pub      *publisher
 	hub      *hub
 	presence *presence
 	limiter  *limiter
@@ -63,7 +76,7 @@ type Service struct {
 }
 
 type counters struct {
-	fans, published, rateLimited, badFrames, slowFans atomic.Int64
+	fans, published, publishFailed, rateLimited, badFrames, slowFans atomic.Int64
 }
 
 // New opens the streams, starts consuming and starts presence.
@@ -77,14 +90,24 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Auth == nil {
 		cfg.Auth = Anonymous{}
 	}
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = 256 << 10
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 20 * time.Second
+	}
 	svc := &Service{cfg: cfg, log: cfg.Logger, presence: newPresence(),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		hub:     newHub(cfg.Logger, cfg.RecoveryWindow)}
+		hub:     newHub(cfg.Logger, cfg.RecoveryWindow, cfg.BatchWindow)}
 	var err error
 	if svc.store, err = openStore(ctx, cfg.JetStream, cfg.Node, cfg.Retention); err != nil {
 		return nil, err
 	}
-	if err := svc.hub.start(ctx, cfg.JetStream); err != nil {
+	svc.pub = newPublisher(cfg.JetStream, cfg.NATS, cfg.Node, cfg.Logger, svc.store.lastSeq)
+	if err := svc.hub.start(ctx, cfg.NATS, cfg.JetStream); err != nil {
 		return nil, err
 	}
 	if svc.presSub, err = cfg.NATS.Subscribe(presenceSubject+"*", svc.presence.receive); err != nil {
@@ -92,10 +115,92 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("chat: presence subscription: %w", err)
 	}
 	svc.ctx, svc.cancel = context.WithCancel(context.Background())
-	svc.wg.Add(2)
+	svc.wg.Add(5)
+	go func() {
+		defer svc.wg.Done()
+		svc.pub.run(svc.ctx)
+	}()
 	go svc.runPresence()
 	go svc.watchSources()
+	go svc.runPings()
+	go svc.watchStore()
 	return svc, nil
+}
+
+// Store repair: a store failure that lasts storeRepairAfter gets the store
+// restarted, at most once per storeRepairEvery, with the reason logged.
+const (
+	storeRepairAfter = time.Second
+	storeRepairEvery = 10 * time.Second
+)
+
+// watchStore restarts a store that keeps failing. Publishes tell it: the
+// publisher marks the store failing on the first error and clears the
+// mark on the first message stored.
+func (svc *Service) watchStore() {
+	defer svc.wg.Done()
+	t := time.NewTicker(time.Second / 2)
+	defer t.Stop()
+	var failingSince, lastRepair time.Time
+	for {
+		select {
+		case <-svc.ctx.Done():
+			return
+		case now := <-t.C:
+			if !svc.pub.failing.Load() {
+				failingSince = time.Time{}
+				continue
+			}
+			if failingSince.IsZero() {
+				failingSince = now
+			}
+			if now.Sub(failingSince) < storeRepairAfter || now.Sub(lastRepair) < storeRepairEvery || svc.cfg.RestartStore == nil {
+				continue
+			}
+			lastRepair = now
+			svc.log.Warn("chat store failing; restarting it", "failing_for", now.Sub(failingSince).Round(time.Millisecond),
+				"failed_publishes", svc.pub.failures.Load())
+			if err := svc.cfg.RestartStore(); err != nil {
+				svc.log.Error("restarting the chat store", "err", err)
+				continue
+			}
+			ctx, cancel := context.WithTimeout(svc.ctx, 10*time.Second)
+			err := svc.store.ensure(ctx)
+			cancel()
+			if err != nil {
+				svc.log.Error("re-opening the chat streams", "err", err)
+				continue
+			}
+			svc.log.Info("chat store restarted")
+			svc.pub.failing.Store(false) // the next publish tells
+		}
+	}
+}
+
+// runPings pings every fan each PingInterval, so that a fan's silence
+// (no pong) tells the reader it is gone.
+func (svc *Service) runPings() {
+	defer svc.wg.Done()
+	t := time.NewTicker(svc.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-svc.ctx.Done():
+			return
+		case <-t.C:
+			svc.hub.sendToAll(pingFrame)
+		}
+	}
+}
+
+// Healthy reports why the service cannot store messages, or nil: the
+// node's readiness includes it, so that a node whose chat store fails is
+// taken out of the edge directory until it recovers.
+func (svc *Service) Healthy() error {
+	if svc.pub.failing.Load() {
+		return errors.New("chat store is failing: publishes are answered with errors")
+	}
+	return nil
 }
 
 // SetMembers tells chat which nodes exist (alive or failed; not those that
@@ -153,8 +258,14 @@ func (svc *Service) admit() bool {
 	return true
 }
 
+// drainSpread is how long Close takes to disconnect every fan: spread out,
+// so that the fans of a restarting node do not all reconnect to its
+// neighbours in the same instant.
+const drainSpread = time.Second
+
 // Close disconnects every fan (WebSocket status 1001, so clients reconnect
-// elsewhere), stops presence and the hub, and waits for all of it.
+// elsewhere), spread over drainSpread, stops presence and the hub, and
+// waits for all of it.
 func (svc *Service) Close(ctx context.Context) error {
 	svc.admitMu.Lock()
 	if svc.closing {
@@ -165,6 +276,22 @@ func (svc *Service) Close(ctx context.Context) error {
 	svc.admitMu.Unlock()
 
 	svc.cancel()
+	fans := svc.hub.sessions()
+	const steps = 20
+	per := (len(fans) + steps - 1) / steps
+	tick := time.NewTicker(drainSpread / steps)
+	for i := 0; i < len(fans); i += per {
+		for _, s := range fans[i:min(i+per, len(fans))] {
+			s.fail(websocketGoingAway)
+		}
+		if i+per < len(fans) {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
+		}
+	}
+	tick.Stop()
 	done := make(chan struct{})
 	go func() {
 		svc.sessions.Wait()
@@ -175,7 +302,10 @@ func (svc *Service) Close(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = fmt.Errorf("chat: fans still connected: %w", ctx.Err())
-		<-done // sessions end on their own once their contexts are cancelled
+		for _, s := range svc.hub.sessions() {
+			s.conn.abort()
+		}
+		<-done
 	}
 	_ = svc.presSub.Unsubscribe()
 	svc.wg.Wait()
@@ -208,17 +338,21 @@ func (svc *Service) handlePresence(w http.ResponseWriter, r *http.Request) {
 
 // Stats are the service's counters for metrics.
 type Stats struct {
-	Fans, Published, RateLimited, BadFrames, SlowFans int64
-	Relayed, Malformed                                uint64
+	Fans, Published, PublishFailed, RateLimited, BadFrames, SlowFans int64
+	Relayed, RelayedLive, LiveSkipped, Malformed                     uint64
+	Rooms                                                            int
 }
 
 // Stats returns the counters.
 func (svc *Service) Stats() Stats {
 	return Stats{
 		Fans: svc.metrics.fans.Load(), Published: svc.metrics.published.Load(),
-		RateLimited: svc.metrics.rateLimited.Load(), BadFrames: svc.metrics.badFrames.Load(),
+		PublishFailed: svc.metrics.publishFailed.Load(),
+		RateLimited:   svc.metrics.rateLimited.Load(), BadFrames: svc.metrics.badFrames.Load(),
 		SlowFans: svc.metrics.slowFans.Load(),
-		Relayed:  svc.hub.delivered.Load(), Malformed: svc.hub.malformed.Load(),
+		Relayed:  svc.hub.delivered.Load(), RelayedLive: svc.hub.liveFirst.Load(),
+		LiveSkipped: svc.hub.liveSkipped.Load(), Malformed: svc.hub.malformed.Load(),
+		Rooms: svc.hub.roomCount(),
 	}
 }
 
@@ -234,3 +368,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeJSONError(w http.ResponseWriter, status int, e *wire.Error) {
 	writeJSON(w, status, map[string]string{"error": string(e.Code), "message": e.Message})
 }
+
+const websocketGoingAway = ws.StatusGoingAway

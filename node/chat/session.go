@@ -4,41 +4,39 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
-// writeTimeout bounds one frame write to a fan; a fan that cannot take a
-// frame in this long is gone or hopelessly slow.
-const writeTimeout = 10 * time.Second
+// fanSocketBuffer caps the kernel's send buffer per fan. Chat frames are
+// small; a bigger buffer only lets a fan that stopped reading pin more
+// kernel memory (500 such fans once held 413 MB) before it is cut off.
+const fanSocketBuffer = 64 << 10
 
-// session is one fan's WebSocket connection.
+// session is one fan's WebSocket connection. At rest it is this struct,
+// its since marks, a socket and one goroutine blocked reading; writes are
+// made by whoever delivers (see fanConn).
 type session struct {
 	svc  *Service
-	conn *websocket.Conn
-	log  *slog.Logger
+	conn *fanConn
 	room string
 	ip   string
 	who  Identity
 
-	// since is what the fan has been sent, per origin; the hub advances it
-	// under the room's lock and skips what the fan already has, which is
-	// what makes a resumed connection free of duplicates.
+	// since is what the fan has been sent, per origin; the room advances
+	// it under its lock and skips what the fan already has, which is what
+	// makes a resumed connection free of duplicates.
 	since wire.Since
 
-	replay [][]byte    // frames to send before anything queued; set by join
-	queue  chan []byte // live frames, responses
-
-	ctx      context.Context
-	cancel   context.CancelFunc
 	failOnce sync.Once
-	failCode wire.Code
+	failCode ws.StatusCode // why the node cut the fan off, once it did
 }
 
 // handleWS upgrades GET /v1/chat/ws?room=R[&since=IDS] and serves the fan
@@ -58,140 +56,181 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, &wire.Error{Code: wire.CodeInternal, Message: "node is shutting down"})
 		return
 	}
-	defer svc.sessions.Done()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Fan pages are served from the platform's own origin, not ours.
-		InsecureSkipVerify: true,
-		CompressionMode:    websocket.CompressionDisabled,
-	})
+	// Fan pages are served from the platform's own origin, not ours, so
+	// any Origin is accepted; no compression (frames are short and shared
+	// by every fan, compressing per connection would undo that).
+	nc, rw, _, err := (&ws.HTTPUpgrader{Timeout: 10 * time.Second}).Upgrade(r, w)
 	if err != nil {
-		return // Accept has answered the client
+		if nc != nil {
+			_ = nc.Close()
+		}
+		svc.sessions.Done()
+		return // the upgrader has answered the client
 	}
-	// Frames a bit over the limit get a bad_frame answer from the decoder;
-	// far over it, the library closes with 1009 before buffering them.
-	conn.SetReadLimit(int64(2 * svc.cfg.MaxFrameBytes))
-	ctx, cancel := context.WithCancel(svc.ctx)
+	var buffered []byte
+	if n := rw.Reader.Buffered(); n > 0 {
+		buffered, _ = rw.Reader.Peek(n)
+		buffered = append([]byte(nil), buffered...)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(fanSocketBuffer)
+	}
+	_ = nc.SetDeadline(time.Time{}) // the HTTP server's deadlines do not apply to a fan
 	s := &session{
-		svc: svc, conn: conn, room: join.Room, ip: clientIP(r), who: who,
-		since: join.Since, queue: make(chan []byte, svc.cfg.SendQueue),
-		ctx: ctx, cancel: cancel,
+		svc: svc, room: join.Room, ip: clientIP(r), who: who, since: join.Since,
+		conn: newFanConn(nc, buffered, svc.cfg.MaxPendingBytes, svc.cfg.DrainTimeout),
 	}
-	s.log = svc.log.With("room", s.room, "ip", s.ip, "user", who.User)
 	svc.metrics.fans.Add(1)
-	defer svc.metrics.fans.Add(-1)
-	s.serve()
+	// The fan gets a goroutine of its own and the handler returns: the HTTP
+	// server's goroutine would keep its connection's buffers, the response
+	// and its grown stack alive (about 15 KB a fan) for as long as the fan
+	// stays. The service owns the goroutine (sessions; Close waits).
+	go func() {
+		defer svc.sessions.Done()
+		defer svc.metrics.fans.Add(-1)
+		s.serve()
+	}()
 }
 
 func (s *session) serve() {
-	defer s.cancel()
 	s.svc.hub.join(s)
-	defer s.svc.hub.leave(s)
-
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeLoop()
-	}()
-	s.readLoop()
-	s.cancel()
-	<-writerDone
-
-	switch {
-	case s.failCode == wire.CodeTooSlow:
-		_ = s.conn.Close(websocket.StatusPolicyViolation, "too slow: frames were not read in time")
-	case s.svc.ctx.Err() != nil:
-		_ = s.conn.Close(websocket.StatusGoingAway, "node shutting down")
+	code, reason := s.readLoop()
+	s.svc.hub.leave(s)
+	s.failOnce.Do(func() { s.failCode = code })
+	switch s.failCode {
+	case ws.StatusPolicyViolation:
+		s.conn.close(s.failCode, "too slow: frames were not read in time")
+	case ws.StatusGoingAway:
+		s.conn.close(s.failCode, "node shutting down")
+	case 0:
+		s.conn.abort() // the fan is gone
 	default:
-		_ = s.conn.CloseNow()
+		s.conn.close(s.failCode, reason)
 	}
+	<-s.conn.closed() // bounded by the drain timeout and the close-frame timeout
 }
 
-// queueReplay sets the frames sent first: the replay, then synced. Called
-// by the hub under the room lock before the fan is registered.
+// logger is the fan's logger, built when there is something to log: a
+// logger per idle fan would cost more than the fan's other state.
+func (s *session) logger() *slog.Logger {
+	return s.svc.log.With("room", s.room, "ip", s.ip, "user", s.who.User)
+}
+
+// queueReplay sends the frames a fan gets first: the replay, then synced,
+// in one write. Called by the hub under the room lock before the fan is
+// registered.
 func (s *session) queueReplay(msgs []wire.Message, complete bool) {
-	frames := make([][]byte, 0, len(msgs)+1)
+	var frames []byte
 	for _, m := range msgs {
 		if f, err := wire.Encode(m); err == nil {
-			frames = append(frames, f)
+			frames = append(frames, serverFrame(f)...)
 		}
 	}
 	if f, err := wire.Encode(wire.Synced{Replayed: len(msgs), Complete: complete, Since: s.since.Clone()}); err == nil {
-		frames = append(frames, f)
+		frames = append(frames, serverFrame(f)...)
 	}
-	s.replay = frames
+	s.sendBytes(frames)
 }
 
-// deliverLocked queues a live message frame unless the fan has it. Called
-// by the hub under the room lock; it never blocks.
-func (s *session) deliverLocked(id wire.ID, frame []byte) {
-	if s.since.Seen(id) {
+// deliverLocked sends a flush of the room's messages: all, the frames of
+// every one of them, when the fan has none of them yet (the usual case),
+// else only those it lacks. Called by the room under its lock.
+func (s *session) deliverLocked(r *room, msgs []outgoing, all []byte) {
+	fresh := 0
+	for _, o := range msgs {
+		if !s.since.Seen(o.id) {
+			fresh++
+		}
+	}
+	if fresh == 0 {
 		return
 	}
-	s.since.Advance(id)
-	s.send(frame)
+	if fresh == len(msgs) {
+		for _, o := range msgs {
+			s.since.Advance(o.id)
+		}
+		s.sendLocked(r, all)
+		return
+	}
+	var some []byte
+	for _, o := range msgs {
+		if s.since.Advance(o.id) {
+			some = append(some, o.frame...)
+		}
+	}
+	s.sendLocked(r, some)
 }
 
-// send queues a frame; a fan whose queue is full is cut off as too slow
-// rather than allowed to hold up the room.
-func (s *session) send(frame []byte) {
-	select {
-	case s.queue <- frame:
-	default:
-		s.fail(wire.CodeTooSlow)
+// sendLocked sends frames to a fan of r, called under r's lock; a fan
+// that is too far behind is cut off and leaves the room at once, so that
+// it never holds up the others.
+func (s *session) sendLocked(r *room, frames []byte) {
+	if err := s.conn.send(frames); err != nil {
+		if errors.Is(err, errFanSlow) {
+			s.fail(ws.StatusPolicyViolation)
+		}
+		delete(r.fans, s)
+	}
+}
+
+// sendBytes sends frames outside a room's lock (answers to the fan).
+func (s *session) sendBytes(frames []byte) {
+	if err := s.conn.send(frames); errors.Is(err, errFanSlow) {
+		s.fail(ws.StatusPolicyViolation)
 	}
 }
 
 func (s *session) sendFrame(f wire.ServerFrame) {
 	b, err := wire.Encode(f)
 	if err != nil {
-		s.log.Error("encode frame", "err", err)
+		s.logger().Error("encode frame", "err", err)
 		return
 	}
-	s.send(b)
+	s.sendBytes(serverFrame(b))
 }
 
-func (s *session) fail(code wire.Code) {
+// fail cuts the fan off with code: the reader is stopped by closing the
+// socket after the close frame.
+func (s *session) fail(code ws.StatusCode) {
 	s.failOnce.Do(func() {
 		s.failCode = code
-		s.svc.metrics.slowFans.Add(1)
-		s.cancel()
+		if code == ws.StatusPolicyViolation {
+			s.svc.metrics.slowFans.Add(1)
+		}
+		s.conn.close(code, closeReason(code))
 	})
 }
 
-func (s *session) writeLoop() {
-	write := func(f []byte) bool {
-		ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-		defer cancel()
-		return s.conn.Write(ctx, websocket.MessageText, f) == nil
+func closeReason(code ws.StatusCode) string {
+	switch code {
+	case ws.StatusPolicyViolation:
+		return "too slow: frames were not read in time"
+	case ws.StatusGoingAway:
+		return "node shutting down"
 	}
-	for _, f := range s.replay {
-		if !write(f) {
-			s.cancel()
-			return
-		}
-	}
-	s.replay = nil
-	for {
-		select {
-		case f := <-s.queue:
-			if !write(f) {
-				s.cancel()
-				return
-			}
-		case <-s.ctx.Done():
-			return
-		}
-	}
+	return ""
 }
 
-func (s *session) readLoop() {
+// readLoop reads the fan's frames until the connection ends, and returns
+// the close code the node should answer with (0: none, the fan is gone).
+func (s *session) readLoop() (ws.StatusCode, string) {
 	limits := wire.Limits{MaxFrameBytes: s.svc.cfg.MaxFrameBytes, MaxTextBytes: s.svc.cfg.MaxTextBytes}
+	idle := 2*s.svc.cfg.PingInterval + 5*time.Second
 	for {
-		typ, data, err := s.conn.Read(s.ctx)
-		if err != nil {
-			return
+		// Frames a bit over the limit get a bad_frame answer from the
+		// decoder; far over it, the connection is closed with 1009 before
+		// the frame is read.
+		op, data, err := s.conn.readMessage(idle, 2*s.svc.cfg.MaxFrameBytes)
+		var perr *protocolError
+		switch {
+		case errors.As(err, &perr):
+			return perr.code, perr.msg
+		case errors.Is(err, errCloseFrame):
+			return ws.StatusNormalClosure, ""
+		case err != nil:
+			return 0, ""
 		}
-		if typ != websocket.MessageText {
+		if op != ws.OpText {
 			s.sendFrame(*wire.Errorf(wire.CodeBinaryFrame, "", "binary frames are not part of the protocol; send JSON text frames"))
 			continue
 		}
@@ -222,11 +261,12 @@ func (s *session) publish(f wire.ClientFrame) {
 	}
 	m := wire.Message{Room: s.room, User: s.who.User, Text: f.Text,
 		TS: time.Now().UTC().Truncate(time.Millisecond), Region: s.svc.cfg.Region}
-	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-	stored, err := s.svc.store.publish(ctx, m, dedupID(s.room, s.who.User, f.Nonce))
+	ctx, cancel := context.WithTimeout(s.svc.ctx, 5*time.Second)
+	stored, err := s.svc.pub.publish(ctx, m, dedupID(s.room, s.who.User, f.Nonce))
 	cancel()
 	if err != nil {
-		s.log.Warn("publish failed", "err", err)
+		s.svc.metrics.publishFailed.Add(1)
+		s.logger().Warn("publish failed", "err", err)
 		s.sendFrame(*wire.Errorf(wire.CodeInternal, f.Nonce, "message not stored; try again"))
 		return
 	}

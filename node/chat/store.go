@@ -2,17 +2,13 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
 // Streams. Every node has both, in its own JetStream domain (its name):
@@ -48,8 +44,7 @@ type store struct {
 	self      string
 	retention time.Duration
 
-	pubMu   sync.Mutex
-	lastSeq uint64 // ORIGIN's last sequence, i.e. the last id issued here
+	lastSeq uint64 // ORIGIN's last sequence when opened: the publisher starts there
 
 	srcMu   sync.Mutex
 	sources []string // members ROOMS sources from, sorted
@@ -57,19 +52,9 @@ type store struct {
 
 func openStore(ctx context.Context, js jetstream.JetStream, self string, retention time.Duration) (*store, error) {
 	s := &store{js: js, self: self, retention: retention}
-	origin, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        originStream,
-		Description: "chat messages published at this node",
-		Subjects:    []string{"chat.o." + self + ".>"},
-		Storage:     jetstream.FileStorage,
-		MaxAge:      retention,
-		Discard:     jetstream.DiscardOld,
-		DenyDelete:  true,
-		DenyPurge:   true,
-		Duplicates:  dedupWindow,
-	})
+	origin, err := s.createOrigin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("chat: create %s stream: %w", originStream, err)
+		return nil, err
 	}
 	info, err := origin.Info(ctx)
 	if err != nil {
@@ -80,6 +65,37 @@ func openStore(ctx context.Context, js jetstream.JetStream, self string, retenti
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensure makes sure both streams exist with their configuration, after the
+// store was restarted.
+func (s *store) ensure(ctx context.Context) error {
+	if _, err := s.createOrigin(ctx); err != nil {
+		return err
+	}
+	s.srcMu.Lock()
+	members := s.sources
+	s.sources = nil // force the update
+	s.srcMu.Unlock()
+	return s.syncSources(ctx, members)
+}
+
+func (s *store) createOrigin(ctx context.Context) (jetstream.Stream, error) {
+	origin, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        originStream,
+		Description: "chat messages published at this node",
+		Subjects:    []string{"chat.o." + s.self + ".>"},
+		Storage:     jetstream.FileStorage,
+		MaxAge:      s.retention,
+		Discard:     jetstream.DiscardOld,
+		DenyDelete:  true,
+		DenyPurge:   true,
+		Duplicates:  dedupWindow,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat: create %s stream: %w", originStream, err)
+	}
+	return origin, nil
 }
 
 // syncSources makes ROOMS source from exactly the ORIGIN streams of the
@@ -122,79 +138,10 @@ func (s *store) syncSources(ctx context.Context, members []string) error {
 	return nil
 }
 
-// errConflict is JetStream's answer when the expected last sequence did
-// not match: someone else (a previous run) wrote in between.
-var errConflict = errors.New("sequence conflict")
-
 // dedupWindow is how long ORIGIN remembers a publish's dedup id: a
 // client retrying an unanswered publish with the same nonce within it gets
 // the original message's ack instead of posting it twice.
 const dedupWindow = 2 * time.Minute
-
-// publish stores a message at this node and returns it with its id. Ids
-// are assigned before storing and enforced with an expected-last-sequence
-// check, so the id inside the message always equals its ORIGIN sequence.
-//
-// dedupID, if not empty, makes the publish idempotent: JetStream checks it
-// (Nats-Msg-Id) before the expected sequence, so a second publish with the
-// same dedupID within dedupWindow stores nothing and publish returns the
-// message stored the first time. That is what makes retrying safe when a
-// publish timed out after the server had stored it.
-func (s *store) publish(ctx context.Context, m wire.Message, dedupID string) (wire.Message, error) {
-	s.pubMu.Lock()
-	defer s.pubMu.Unlock()
-	for attempt := 0; attempt < 2; attempt++ {
-		m.ID = wire.ID{Origin: s.self, Seq: s.lastSeq + 1}
-		data, err := json.Marshal(m)
-		if err != nil {
-			return m, err
-		}
-		opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequence(s.lastSeq)}
-		if dedupID != "" {
-			opts = append(opts, jetstream.WithMsgID(dedupID))
-		}
-		ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: originSubject(s.self, m.Room), Data: data}, opts...)
-		if err == nil && ack.Duplicate {
-			return s.stored(ctx, ack.Sequence)
-		}
-		if err == nil {
-			s.lastSeq++
-			return m, nil
-		}
-		var apiErr *jetstream.APIError
-		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
-			return m, fmt.Errorf("chat: store message: %w", err)
-		}
-		// Resynchronise with the stream and try once more.
-		st, ierr := s.js.Stream(ctx, originStream)
-		if ierr != nil {
-			return m, fmt.Errorf("chat: store message: %w", ierr)
-		}
-		info, ierr := st.Info(ctx)
-		if ierr != nil {
-			return m, fmt.Errorf("chat: store message: %w", ierr)
-		}
-		s.lastSeq = info.State.LastSeq
-	}
-	return m, fmt.Errorf("chat: store message: %w", errConflict)
-}
-
-// stored reads the message stored at seq in ORIGIN.
-func (s *store) stored(ctx context.Context, seq uint64) (wire.Message, error) {
-	st, err := s.js.Stream(ctx, originStream)
-	if err != nil {
-		return wire.Message{}, fmt.Errorf("chat: read stored message %d: %w", seq, err)
-	}
-	raw, err := st.GetMsg(ctx, seq)
-	if err != nil {
-		return wire.Message{}, fmt.Errorf("chat: read stored message %d: %w", seq, err)
-	}
-	var m wire.Message
-	if err := json.Unmarshal(raw.Data, &m); err != nil {
-		return wire.Message{}, fmt.Errorf("chat: stored message %d: %w", seq, err)
-	}
-	return m, nil
-}
 
 // Stalled sources. JetStream repairs a stalled source on its own, but only
 // after its 10 s health check, and a source whose consumer-create request

@@ -33,6 +33,10 @@ func startChatMesh(t *testing.T) *Mesh {
 		c.Mesh.SuspicionMult = 2
 		c.Chat.RatePerSecond = 1000 // every test fan shares 127.0.0.1
 		c.Chat.RateBurst = 1000
+		// These tests bound the relay's latency against the WAN model; a
+		// busy room's batch window would add up to its length on top
+		// (node/chat tests cover batching).
+		c.Chat.BatchWindow = 0
 	}
 	m := startMesh(t, opts)
 	waitTree(t, m.Nodes(), 20*time.Second)
@@ -224,6 +228,10 @@ func TestChatAcrossFourRegions(t *testing.T) {
 
 	if raceEnabled {
 		t.Log("race detector on: latencies are logged, not checked (it slows everything 5-10x)")
+	}
+	for _, n := range nodes {
+		st := n.Chat().Stats()
+		t.Logf("%s relayed %d, %d first on the live path, %d live out of order", n.Name(), st.Relayed, st.RelayedLive, st.LiveSkipped)
 	}
 	parents := treeOf(nodes[0])
 	worst := map[string]time.Duration{} // "from>to" -> max latency

@@ -42,6 +42,8 @@ type Config struct {
 
 // Server is the running embedded NATS server and the node's connection.
 type Server struct {
+	storeDir string // as given to the server, for RestartJetStream
+	domain   string
 	ns       *server.Server
 	leafPort int
 	nc       *nats.Conn
@@ -135,7 +137,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// With port -1 the server writes the port it bound back into o before
 	// it reports ready (ReadyForConnections waits for the leaf listener).
-	return &Server{ns: ns, leafPort: o.LeafNode.Port, nc: nc, js: js}, nil
+	return &Server{ns: ns, leafPort: o.LeafNode.Port, nc: nc, js: js, storeDir: o.StoreDir, domain: cfg.Name}, nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -221,3 +223,25 @@ var UpstreamGoroutines = []string{
 	"github.com/nats-io/nats-server/v2/server.(*stream).trySetupSourceConsumer.func3",
 	"github.com/nats-io/nats-server/v2/server.(*stream).tryDeleteSourcingConsumer.func1",
 }
+
+// RestartJetStream stops JetStream and starts it again from its store, as
+// a process restart would, but without dropping fans or the mesh. A stream
+// that hit a write error (EMFILE, a full disk) refuses every later write
+// until it is reloaded, and JetStream disables itself when the disk fills:
+// the chat service calls this when its store keeps failing. What was
+// stored before is kept.
+func (s *Server) RestartJetStream() error {
+	if s.ns.JetStreamEnabled() {
+		if err := s.ns.ShutdownJetStream(); err != nil {
+			return fmt.Errorf("natsd: stop JetStream: %w", err)
+		}
+	}
+	if err := s.ns.EnableJetStream(&server.JetStreamConfig{StoreDir: s.storeDir, Domain: s.domain}); err != nil {
+		return fmt.Errorf("natsd: restart JetStream: %w", err)
+	}
+	return nil
+}
+
+// StopJetStreamForTest turns JetStream off the way a critical store error
+// does, so that tests can break the chat store on purpose.
+func (s *Server) StopJetStreamForTest() error { return s.ns.ShutdownJetStream() }

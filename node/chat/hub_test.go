@@ -1,0 +1,212 @@
+package chat
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/relaymesh/relaymesh/node/chat/wire"
+)
+
+func msg(origin string, seq uint64, room string) wire.Message {
+	return wire.Message{ID: wire.ID{Origin: origin, Seq: seq}, Room: room, User: "u", Text: fmt.Sprint(seq), TS: time.Unix(0, 0).UTC()}
+}
+
+func ringIDs(h *hub, room string) []string {
+	var out []string
+	for _, m := range h.history(room, 1000) {
+		out = append(out, m.ID.String())
+	}
+	return out
+}
+
+// TestHubDeliversEachMessageOnceInOriginOrder drives both paths in the
+// orders they can race in: whichever brings an origin's next message first
+// delivers it, the other copy is dropped, and a live message past a gap
+// waits for the durable path instead of jumping it.
+func TestHubDeliversEachMessageOnceInOriginOrder(t *testing.T) {
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	h.offerLive(msg("a", 1, "r"))    // first message of a: live may deliver it
+	h.offerLive(msg("a", 3, "r"))    // 2 was lost on the live path
+	h.offerDurable(msg("a", 1, "r")) // duplicate
+	h.offerDurable(msg("a", 2, "r")) // the repair
+	h.offerLive(msg("a", 4, "r"))    // also skipped: durable has not brought 3 yet
+	h.offerDurable(msg("a", 3, "r"))
+	h.offerDurable(msg("a", 4, "r"))
+	h.offerLive(msg("a", 5, "r")) // in step again: live delivers
+	h.offerDurable(msg("a", 5, "r"))
+	h.offerLive(msg("b", 7, "r")) // b unknown and not its first: wait for ROOMS
+	h.offerDurable(msg("b", 7, "r"))
+	h.offerLive(msg("b", 8, "r"))
+
+	want := []string{"a.1", "a.2", "a.3", "a.4", "a.5", "b.7", "b.8"}
+	if got := ringIDs(h, "r"); !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+	if got := h.delivered.Load(); got != uint64(len(want)) {
+		t.Errorf("delivered counter %d, want %d", got, len(want))
+	}
+	if got := h.liveFirst.Load(); got != 3 { // a.1, a.5, b.8
+		t.Errorf("live first %d, want 3", got)
+	}
+	if got := h.liveSkipped.Load(); got != 2 { // a.3, a.4
+		t.Errorf("live out of order %d, want 2", got)
+	}
+}
+
+// TestForgedLiveIDDoesNotMuteOrigin: a live message claiming a sequence far
+// ahead (seoul-1.999999999) is not delivered and does not move the mark, so
+// the origin's real next message still gets through.
+func TestForgedLiveIDDoesNotMuteOrigin(t *testing.T) {
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	h.offerDurable(msg("seoul-1", 1, "r"))
+	h.offerLive(msg("seoul-1", 999999999, "r"))
+	h.offerLive(msg("seoul-1", 2, "r"))
+	h.offerDurable(msg("seoul-1", 3, "r"))
+	if got, want := ringIDs(h, "r"), []string{"seoul-1.1", "seoul-1.2", "seoul-1.3"}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+}
+
+func TestSourceSeq(t *testing.T) {
+	for _, c := range []struct {
+		hdr string
+		seq uint64
+		ok  bool
+	}{
+		{"ORIGIN 42 > > chat.o.a.r", 42, true},
+		{"ORIGIN:abcd 7 > >", 7, true},
+		{"ORIGIN 1", 1, true},
+		{"", 0, false},
+		{"ORIGIN", 0, false},
+		{"ORIGIN x > >", 0, false},
+		{"ORIGIN 0 > >", 0, false},
+		{"ORIGIN -3 > >", 0, false},
+		{"ORIGIN 99999999999999999999999 > >", 0, false},
+	} {
+		seq, ok := sourceSeq(c.hdr)
+		if seq != c.seq || ok != c.ok {
+			t.Errorf("sourceSeq(%q) = %d, %v; want %d, %v", c.hdr, seq, ok, c.seq, c.ok)
+		}
+	}
+}
+
+func TestLiveSubject(t *testing.T) {
+	if s := liveSubject("seoul-1", "lobby"); s != "chat.live.seoul-1.lobby" {
+		t.Fatalf("liveSubject = %q", s)
+	}
+	for _, c := range []struct {
+		subj, origin, room string
+		ok                 bool
+	}{
+		{"chat.live.seoul-1.lobby", "seoul-1", "lobby", true},
+		{"chat.live.seoul-1.lob.by", "", "", false},
+		{"chat.live.seoul-1", "", "", false},
+		{"chat.live..lobby", "", "", false},
+		{"chat.live.seoul-1.", "", "", false},
+		{"chat.o.seoul-1.lobby", "", "", false},
+		{"chat.live.", "", "", false},
+	} {
+		o, r, ok := ofLiveSubject(c.subj)
+		if o != c.origin || r != c.room || ok != c.ok {
+			t.Errorf("ofLiveSubject(%q) = %q, %q, %v", c.subj, o, r, ok)
+		}
+	}
+}
+
+// TestRoomsAreNotCreatedByLookups: history and presence lookups of rooms
+// nobody is in leave no trace, and a room a fan left without messages is
+// freed (a client once grew the map to 600,000 rooms in 27 s).
+func TestRoomsAreNotCreatedByLookups(t *testing.T) {
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	for i := range 1000 {
+		if got := h.history(fmt.Sprintf("room-%d", i), 10); len(got) != 0 {
+			t.Fatalf("history of an unknown room: %v", got)
+		}
+		h.sendToFans(fmt.Sprintf("room-%d", i), []byte("x"))
+	}
+	if n := h.roomCount(); n != 0 {
+		t.Fatalf("%d rooms after lookups, want 0", n)
+	}
+	r := h.room("quiet")
+	s := &session{room: "quiet", since: wire.Since{}}
+	r.mu.Lock()
+	r.fans[s] = struct{}{}
+	r.mu.Unlock()
+	h.leave(s)
+	if n := h.roomCount(); n != 0 {
+		t.Fatalf("%d rooms after the only fan left a room without messages, want 0", n)
+	}
+	// A room with messages stays: its history serves later joins.
+	h.offerDurable(msg("a", 1, "busy"))
+	if n := h.roomCount(); n != 1 {
+		t.Fatalf("%d rooms after a message, want 1", n)
+	}
+}
+
+// TestReplayMarks: a resume gets exactly what its marks say it lacks, per
+// origin, and is told when the window no longer reaches back far enough.
+func TestReplayMarks(t *testing.T) {
+	r := newRoom("r", 4, 0)
+	for _, m := range []wire.Message{msg("a", 1, "r"), msg("b", 1, "r"), msg("a", 2, "r"), msg("b", 2, "r"), msg("a", 3, "r")} {
+		r.addLocked(entry{id: m.ID, msg: m}) // a.1 falls out of the window of 4
+	}
+	ids := func(ms []wire.Message) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID.String())
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name     string
+		since    wire.Since
+		want     []string
+		complete bool
+	}{
+		{"join: the last n", wire.Since{}, []string{"a.2", "b.2", "a.3"}, true},
+		{"resume, saw a.2 and b.1", wire.Since{"a": 2, "b": 1}, []string{"b.2", "a.3"}, true},
+		{"resume, saw everything", wire.Since{"a": 3, "b": 2}, nil, true},
+		{"resume from before the window", wire.Since{"a": 0, "b": 2}, []string{"a.2", "a.3"}, false},
+		{"resume knowing only b", wire.Since{"b": 1}, []string{"a.2", "b.2", "a.3"}, true},
+	} {
+		got, complete := r.replayLocked(c.since, 3)
+		if !slices.Equal(ids(got), c.want) || complete != c.complete {
+			t.Errorf("%s: replay %v complete=%v, want %v complete=%v", c.name, ids(got), complete, c.want, c.complete)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(5, 10)
+	now := time.Unix(1000, 0)
+	for i := range 10 {
+		if !l.allow("192.0.2.1", now) {
+			t.Fatalf("publish %d of the burst refused", i+1)
+		}
+	}
+	if l.allow("192.0.2.1", now) {
+		t.Fatal("11th publish in the same instant allowed; the burst is 10")
+	}
+	if !l.allow("192.0.2.2", now) {
+		t.Fatal("another address shares the first one's budget")
+	}
+	if !l.allow("192.0.2.1", now.Add(200*time.Millisecond)) {
+		t.Fatal("no token after 200 ms at 5/s")
+	}
+	if l.allow("192.0.2.1", now.Add(200*time.Millisecond)) {
+		t.Fatal("two tokens after 200 ms at 5/s")
+	}
+	// Idle buckets are forgotten, so the map does not grow with every
+	// address ever seen; a forgotten bucket was full anyway.
+	later := now.Add(2 * idleBucket)
+	l.allow("192.0.2.3", later)
+	l.mu.Lock()
+	n := len(l.buckets)
+	l.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d buckets after the idle sweep, want 1", n)
+	}
+}
