@@ -277,13 +277,29 @@ func (c *conn) noteDeadline(t time.Time) {
 	}
 }
 
-// CloseWrite and ReadFrom pass through, so net/http's lingering close and
-// sendfile still work on the wrapped connection.
+// CloseWrite, ReadFrom, SyscallConn and SetWriteBuffer pass through, so
+// net/http's lingering close and sendfile, and the chat's non-blocking
+// writes on a hijacked fan socket (node/chat asks for syscall.Conn), still
+// work on the wrapped connection.
 func (c *conn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+func (c *conn) SetWriteBuffer(bytes int) error {
+	if wb, ok := c.Conn.(interface{ SetWriteBuffer(int) error }); ok {
+		return wb.SetWriteBuffer(bytes)
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {

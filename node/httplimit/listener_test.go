@@ -64,3 +64,47 @@ func TestSetLimitsRefusesNonsense(t *testing.T) {
 		t.Fatalf("a refused SetLimits changed the limits: %+v", l.Limits())
 	}
 }
+
+// An accepted connection still offers what the layers above ask of a
+// *net.TCPConn: its file descriptor (the chat's non-blocking writes), its
+// send buffer, a half close (net/http's lingering close).
+func TestAcceptedConnPassesThroughTCPFeatures(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewListener(ln, Limits{PerNode: 4, RetryAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if sc, ok := c.(syscall.Conn); !ok {
+		t.Fatal("no syscall.Conn")
+	} else if _, err := sc.SyscallConn(); err != nil {
+		t.Fatal(err)
+	}
+	if wb, ok := c.(interface{ SetWriteBuffer(int) error }); !ok || wb.SetWriteBuffer(64<<10) != nil {
+		t.Fatal("no SetWriteBuffer")
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+		t.Fatal("no CloseWrite")
+	}
+	if st := l.Stats(); st.Open != 1 || st.Accepted != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	_ = c.Close()
+	_ = c.Close() // idempotent: the slot is given back once
+	if st := l.Stats(); st.Open != 0 {
+		t.Fatalf("stats after close %+v", st)
+	}
+}
