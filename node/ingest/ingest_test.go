@@ -2,17 +2,20 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/origin/devs3"
 	"go.uber.org/goleak"
@@ -31,6 +34,7 @@ type fixture struct {
 	svc    *Service
 	cache  *cache.Cache
 	window time.Duration // upload rate window; default 5s
+	maxObj int64         // largest body; default 64 KiB
 }
 
 func (f *fixture) limits() Limits {
@@ -60,7 +64,10 @@ func newFixture(t *testing.T, spoolDir string) *fixture {
 func (f *fixture) start(t *testing.T, spoolDir string) {
 	t.Helper()
 	var err error
-	f.sp, err = spool.Open(spoolDir, spool.Config{RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	if f.maxObj == 0 {
+		f.maxObj = 1 << 16
+	}
+	f.sp, err = spool.Open(spoolDir, spool.Config{RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxObjectBytes: f.maxObj})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +77,7 @@ func (f *fixture) start(t *testing.T, spoolDir string) {
 	}
 	f.cache = c
 	f.svc, err = Start(Config{Limits: f.limits(), Spool: f.sp, Origin: f.client, Cache: c,
-		MaxObjectBytes: 1 << 16, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
+		MaxObjectBytes: f.maxObj, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -289,5 +296,52 @@ func TestSlowUploadIsCut(t *testing.T) {
 	}
 	if st := f.sp.Stats(); st.Appended != 0 || st.Bytes != 0 {
 		t.Fatalf("a cut upload left %+v in the spool", st)
+	}
+}
+
+// Stalled uploads do not pin their bodies in memory: six uploads that sent
+// 8 MiB each and stopped (issue 9 saw six stalled 60 MiB uploads hold
+// 380 MB) hold their bytes in the spool's temp files, not in the heap.
+func TestStalledUploadsHoldNoMemory(t *testing.T) {
+	f := &fixture{window: time.Minute, maxObj: 64 << 20}
+	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s3, f.addr = s3, s3.Endpoint()
+	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
+	if f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t, t.TempDir())
+
+	const uploads, sent = 6, 8 << 20
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	chunk := make([]byte, 1<<20)
+	for i := range uploads {
+		c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if _, err := fmt.Fprintf(c, "PUT /ingest/live/big%d.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", i, key, 60<<20); err != nil {
+			t.Fatal(err)
+		}
+		for range sent / len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nodetest.WaitFor(t, 30*time.Second, "the spool to hold what was sent", func() bool {
+		return f.sp.Stats().Bytes >= uploads*sent*9/10 // the rest may still be in socket buffers
+	})
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 16<<20 {
+		t.Fatalf("heap grew by %d MiB with %d MiB of stalled uploads in flight", grew>>20, uploads*sent>>20)
 	}
 }
