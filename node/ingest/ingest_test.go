@@ -47,11 +47,17 @@ func (f *fixture) limits() Limits {
 
 func newFixture(t *testing.T, spoolDir string) *fixture {
 	t.Helper()
+	return newFixtureOf(t, &fixture{}, spoolDir)
+}
+
+// newFixtureOf starts f, with the limits already set in it.
+func newFixtureOf(t *testing.T, f *fixture, spoolDir string) *fixture {
+	t.Helper()
 	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{addr: s3.Endpoint(), s3: s3}
+	f.addr, f.s3 = s3.Endpoint(), s3
 	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
 	f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: 300 * time.Millisecond})
 	if err != nil {
@@ -244,17 +250,7 @@ func TestChunkedPushIsStreamed(t *testing.T) {
 // A streamer that trickles its body is cut one rate window after its
 // last full window, answered 408, and nothing is spooled.
 func TestSlowUploadIsCut(t *testing.T) {
-	f := &fixture{window: 600 * time.Millisecond}
-	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.s3, f.addr = s3, s3.Endpoint()
-	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
-	if f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	f.start(t, t.TempDir())
+	f := newFixtureOf(t, &fixture{window: 600 * time.Millisecond}, t.TempDir())
 
 	c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
 	if err != nil {
@@ -303,17 +299,7 @@ func TestSlowUploadIsCut(t *testing.T) {
 // 8 MiB each and stopped (issue 9 saw six stalled 60 MiB uploads hold
 // 380 MB) hold their bytes in the spool's temp files, not in the heap.
 func TestStalledUploadsHoldNoMemory(t *testing.T) {
-	f := &fixture{window: time.Minute, maxObj: 64 << 20}
-	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.s3, f.addr = s3, s3.Endpoint()
-	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
-	if f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	f.start(t, t.TempDir())
+	f := newFixtureOf(t, &fixture{window: time.Minute, maxObj: 64 << 20}, t.TempDir())
 
 	const uploads, sent = 6, 8 << 20
 	runtime.GC()
