@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"go.uber.org/goleak"
 )
 
@@ -106,5 +107,58 @@ func TestAcceptedConnPassesThroughTCPFeatures(t *testing.T) {
 	_ = c.Close() // idempotent: the slot is given back once
 	if st := l.Stats(); st.Open != 0 {
 		t.Fatalf("stats after close %+v", st)
+	}
+}
+
+// A flood over the cap is refused, never handed to the server, and the
+// refusals end with the listener.
+func TestFloodIsRefusedAndBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewListener(ln, Limits{PerNode: 1, RetryAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 10)
+	done := make(chan struct{})
+	go func() { // ends when l is closed
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	keep, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Close()
+	held := <-accepted
+	defer held.Close()
+
+	const flood = 200
+	for range flood {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	nodetest.WaitFor(t, 10*time.Second, "every flood connection refused", func() bool {
+		return l.Stats().RefusedPerNode == flood
+	})
+	if st := l.Stats(); st.Open != 1 || st.Accepted != 1 || len(accepted) != 0 {
+		t.Fatalf("stats %+v, %d handed over; want only the first", st, len(accepted))
+	}
+	start := time.Now()
+	_ = l.Close()
+	<-done
+	if d := time.Since(start); d > refuseLinger+3*time.Second {
+		t.Fatalf("Close took %v with refusals in flight, want at most about %v", d, refuseLinger)
 	}
 }
