@@ -96,6 +96,10 @@ func Defaults() Config {
 			PlaylistMaxAge: time.Second, // under half a 2-4s segment
 			MaxObject:      64 << 20,    // far above any sane segment
 			ShieldRegion:   "",          // each region fetches on its own
+			// A flood of one missing key costs a GET per 3s; a new
+			// object is seen at most that late.
+			OriginNotFoundTTL: 3 * time.Second,
+			OriginMaxRequests: 64, // far above what one fill per key needs
 		},
 		Ingest: Ingest{
 			StreamKeys:       nil,              // no streams until ops give them keys

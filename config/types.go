@@ -304,6 +304,26 @@ type HLS struct {
 	// (one GET per segment per region, each from the nearest path). Pick
 	// the region nearest the origin bucket.
 	ShieldRegion string `yaml:"shield_region"`
+
+	// OriginNotFoundTTL is how long a 404 from the origin is remembered and
+	// answered without asking again. Default 3s: a missing key that every
+	// player (or a flood of requests) asks for costs one origin GET per 3s
+	// instead of one per request; an object uploaded meanwhile is seen up
+	// to that late, except segments a playlist lists, whose 404 (the
+	// origin behind the ingest node) is never remembered. 0 turns it off.
+	OriginNotFoundTTL time.Duration `yaml:"origin_not_found_ttl"`
+
+	// OriginMaxRequests caps the origin requests this node has in flight.
+	// A miss over the cap is answered 503 with Retry-After: 1 at once (or
+	// with the stale playlist, if there is one) rather than queued: a
+	// queued fill holds a goroutine and its players' connections for up to
+	// origin.timeout, which is what a flood wants, and players retry a 503.
+	// Playlists of streams the node does not know (not in
+	// ingest.stream_keys, not announced, listed nowhere) take at most an
+	// eighth of it. Default 64: one fill per key makes the live renditions
+	// of dozens of streams need far fewer; lower protects the origin more,
+	// higher suits a node filling a cold cache for many streams at once.
+	OriginMaxRequests int `yaml:"origin_max_requests"`
 }
 
 // Ingest configures how streamers push HLS to the node (PUT and DELETE

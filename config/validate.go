@@ -339,6 +339,12 @@ func (h *HLS) validate(ps *Problems) {
 	if h.MaxObject < 1<<10 || h.MaxObject > h.CacheMemory {
 		ps.add("hls.max_object", "must be at least 1KiB and at most hls.cache_memory (%s); got %q", h.CacheMemory, h.MaxObject.String())
 	}
+	if h.OriginNotFoundTTL < 0 || h.OriginNotFoundTTL > time.Minute {
+		ps.add("hls.origin_not_found_ttl", "must be between 0 (off) and 1m; got %q", h.OriginNotFoundTTL)
+	}
+	if h.OriginMaxRequests < 1 || h.OriginMaxRequests > 10000 {
+		ps.add("hls.origin_max_requests", "must be between 1 and 10000; got %d", h.OriginMaxRequests)
+	}
 }
 
 var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

@@ -304,6 +304,19 @@ func TestValidate(t *testing.T) {
 			c.Chat.NATSClientListen, c.Chat.NATSUser, c.Chat.NATSPassword = "10.0.0.1:8080", "bots", "pw"
 		}, nil},
 
+		// hls
+		{"negative cache off", func(c *Config) { c.HLS.OriginNotFoundTTL = 0 }, nil},
+		{"negative cache too long", func(c *Config) { c.HLS.OriginNotFoundTTL = time.Hour }, Problems{
+			{"hls.origin_not_found_ttl", `must be between 0 (off) and 1m; got "1h0m0s"`},
+		}},
+		{"negative cache negative", func(c *Config) { c.HLS.OriginNotFoundTTL = -time.Second }, Problems{
+			{"hls.origin_not_found_ttl", `must be between 0 (off) and 1m; got "-1s"`},
+		}},
+		{"no origin requests", func(c *Config) { c.HLS.OriginMaxRequests = 0 }, Problems{
+			{"hls.origin_max_requests", "must be between 1 and 10000; got 0"},
+		}},
+		{"one origin request", func(c *Config) { c.HLS.OriginMaxRequests = 1 }, nil},
+
 		// log
 		{"log enums", func(c *Config) { c.Log = Log{Level: "verbose", Format: "xml"} }, Problems{
 			{"log.level", `must be one of debug, info, warn, error; got "verbose"`},

@@ -2,9 +2,12 @@ package node
 
 import (
 	"fmt"
-	"github.com/relaymesh/relaymesh/config"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/relaymesh/relaymesh/config"
 
 	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/mesh/link"
@@ -49,6 +52,11 @@ func (n *Node) startHLS() error {
 		Opener:       fetch.Link(n.endpoint, link.KindFetch),
 		CachedOpener: fetch.Link(n.endpoint, link.KindFetchCached),
 		CacheName:    n.cfg.Node.Name,
+		// Every node has the same stream keys: they are the streams the
+		// mesh knows without being told (dev's demo among them).
+		Streams:           slices.Sorted(maps.Keys(n.cfg.Ingest.StreamKeys)),
+		NotFoundTTL:       notFoundTTL(h.OriginNotFoundTTL),
+		MaxOriginRequests: h.OriginMaxRequests,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -57,6 +65,15 @@ func (n *Node) startHLS() error {
 	n.endpoint.HandleStream(link.KindFetchCached, n.hls.CachedPeerHandler(n.ctx))
 	n.endpoint.HandleStream(link.KindAnnounce, n.receiveAnnouncement)
 	return nil
+}
+
+// notFoundTTL maps hls.origin_not_found_ttl (0: off) to hls.Config's
+// NotFoundTTL (0: the default, negative: off).
+func notFoundTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // hlsMesh shows the HLS fill path the live members and their QUIC

@@ -56,6 +56,10 @@ var (
 		"Where this node's HLS cache misses were filled from (origin GETs, peer edges, failed peer fetches, the stream's ingest node, ingest node misses), by kind of object (segment, playlist).", []string{"source", "kind"}, nil)
 	descHLSEvents = prometheus.NewDesc("relaymesh_hls_events_total",
 		"HLS serving events: stale playlists served while the origin was unreachable, segments prefetched from the ingest node, failed prefetches.", []string{"event"}, nil)
+	descHLSOriginRefused = prometheus.NewDesc("relaymesh_hls_origin_refused_total",
+		"HLS misses answered without asking the origin: a 404 remembered (not_found_cached), a segment of a stream this node does not know (unknown_stream), the cap of origin requests in flight reached (busy, answered 503).", []string{"reason"}, nil)
+	descHLSOriginInFlight = prometheus.NewDesc("relaymesh_hls_origin_requests_in_flight",
+		"HLS origin requests this node has in flight (at most hls.origin_max_requests).", nil, nil)
 	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
 		"HLS cache lookups by result.", []string{"result"}, nil)
 	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
@@ -81,8 +85,8 @@ type nodeCollector struct{ n *Node }
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
 		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
-		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSCache, descSpool,
-		descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
+		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSOriginRefused, descHLSOriginInFlight,
+		descHLSCache, descSpool, descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
 		ch <- d
 	}
 }
@@ -135,6 +139,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		for event, v := range map[string]uint64{"stale_served": c.StaleServed.Load(), "prefetched": c.Prefetched.Load(), "prefetch_failed": c.PrefetchFails.Load()} {
 			ch <- prometheus.MustNewConstMetric(descHLSEvents, prometheus.CounterValue, float64(v), event)
 		}
+		for reason, v := range map[string]uint64{"not_found_cached": c.NotFoundCached.Load(),
+			"unknown_stream": c.UnknownRefused.Load(), "busy": c.OriginBusy.Load()} {
+			ch <- prometheus.MustNewConstMetric(descHLSOriginRefused, prometheus.CounterValue, float64(v), reason)
+		}
+		ch <- prometheus.MustNewConstMetric(descHLSOriginInFlight, prometheus.GaugeValue, float64(n.hls.OriginInFlight()))
 	}
 	if n.hlsCache != nil {
 		st := n.hlsCache.Stats()

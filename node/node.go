@@ -65,6 +65,7 @@ type Node struct {
 	ingest   *ingest.Service
 
 	playlistUpdates atomic.Uint64
+	announcing      announcers // playlist announcements being sent: playlists.go
 	cluster         *membership.Cluster
 	wanTable        *wan.Table
 	httpLn          *httplimit.Listener
@@ -430,6 +431,7 @@ func (n *Node) closeRest(abort bool) error {
 			errs = append(errs, n.endpoint.Close())
 		}
 	}
+	n.announcing.close()
 	n.wg.Wait()
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
@@ -48,15 +49,13 @@ func (n *Node) announcePlaylist(key string, body []byte) {
 	if err != nil || len(b) > maxAnnounce {
 		return
 	}
-	// One goroutine per peer, owned by the node (its wait group, its
+	// One goroutine per peer, owned by the node (n.announcing, its
 	// context): the streamer's ack is not held up by the farthest region.
 	for _, m := range n.cluster.Members() {
 		if m.Self || m.State != membership.StateAlive || m.MetaError != "" {
 			continue
 		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
+		n.announcing.start(func() {
 			ctx, cancel := context.WithTimeout(n.ctx, announceTimeout)
 			defer cancel()
 			s, err := n.endpoint.OpenStream(ctx, m.Meta.Mesh, link.KindAnnounce)
@@ -67,8 +66,40 @@ func (n *Node) announcePlaylist(key string, body []byte) {
 			_ = s.SetWriteDeadline(time.Now().Add(announceTimeout))
 			_, _ = s.Write(b)
 			_ = s.Stream.Close() // FIN: the whole message is sent
-		}()
+		})
 	}
+}
+
+// announcers owns the goroutines that send announcements. Ingest may hand
+// over a playlist while the node closes, so start and close order
+// themselves under mu: once close has begun, start runs nothing (a
+// WaitGroup's Add must not race its Wait).
+type announcers struct {
+	mu      sync.Mutex
+	closing bool // guarded by mu
+	wg      sync.WaitGroup
+}
+
+// start runs f in a goroutine unless close has begun.
+func (a *announcers) start(f func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closing {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// close stops later starts and waits for the goroutines running.
+func (a *announcers) close() {
+	a.mu.Lock()
+	a.closing = true
+	a.mu.Unlock()
+	a.wg.Wait()
 }
 
 // receiveAnnouncement applies one announced playlist. Announcements are
@@ -94,6 +125,9 @@ func (n *Node) receiveAnnouncement(s *link.Stream) {
 	// The announcing node (by its certificate, not by the message) is
 	// the stream's ingest node: fills leaving the region ask it first.
 	n.hls.NoteSource(stream, s.PeerName())
+	// What it lists may be filled for players here (the segment of a
+	// stream nobody announced or listed is not: see node/hls/known.go).
+	n.hls.NotePlaylist(a.Key, a.pl)
 
 	// Players here follow this stream: fill the new segments before they
 	// ask. The announcement stream is done with first.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
+	"github.com/relaymesh/relaymesh/mesh/membership"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 )
 
 func announcement(key, body string) []byte {
@@ -103,4 +105,39 @@ func FuzzParseAnnouncement(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAnnounceWhileClosing: ingest may hand over a playlist while the node
+// closes. Announcing then must neither race Close's wait for the
+// announcement goroutines (the race detector reported wg.Add against
+// wg.Wait) nor start goroutines after it. Run it with -race.
+func TestAnnounceWhileClosing(t *testing.T) {
+	a := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	b := startNode(t, testConfig(t, "tokyo-1", "tokyo", "127.0.0.1", a.MeshAddr().String()))
+	nodetest.WaitFor(t, 10*time.Second, "seoul-1 sees tokyo-1", func() bool {
+		for _, m := range a.cluster.Members() {
+			if m.Name == b.cfg.Node.Name && m.State == membership.StateAlive {
+				return true
+			}
+		}
+		return false
+	})
+	closed := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for after := 0; after < 200; {
+			a.announcePlaylist("live/index.m3u8", []byte(goodPlaylist))
+			select {
+			case <-closed:
+				after++ // announcing after Close returned must do nothing
+			default:
+			}
+		}
+	}()
+	if err := a.Close(); err != nil {
+		t.Log(err)
+	}
+	close(closed)
+	<-done
 }

@@ -2,13 +2,15 @@ package node
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/relaymesh/relaymesh/config"
 )
 
 // Reload applies what can change while the node runs: the ingest stream
-// keys and the limits (connection caps and Retry-After, the upload rate
+// keys (and with them the streams HLS fills for players) and the limits (connection caps and Retry-After, the upload rate
 // and the playlist cap). cfg must be valid; a config that is not changes
 // nothing. Reload returns the sections whose other changes (against the
 // config the node started with) need a restart to take effect; they are
@@ -23,6 +25,8 @@ func (n *Node) Reload(cfg config.Config) (needRestart []string, err error) {
 	if err := n.ingest.SetLimits(ingestLimits(cfg)); err != nil {
 		return nil, fmt.Errorf("node: reload: %w", err)
 	}
+	// The configured streams are the ones HLS may fill for players.
+	n.hls.SetStreams(slices.Sorted(maps.Keys(cfg.Ingest.StreamKeys)))
 	old, next := withoutReloadable(n.cfg), withoutReloadable(cfg)
 	ov, nv := reflect.ValueOf(old), reflect.ValueOf(next)
 	for i := range ov.NumField() {

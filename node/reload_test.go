@@ -24,6 +24,18 @@ func push(t *testing.T, n *Node, bearer string) int {
 	return resp.StatusCode
 }
 
+func get(t *testing.T, n *Node, path string) int {
+	t.Helper()
+	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(n.HTTPURL() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestReloadAppliesKeysAndLimits(t *testing.T) {
 	const oldKey, newKey = "0123456789abcdef-old", "0123456789abcdef-new"
 	cfg := testConfig(t, "seoul-1", "seoul", "127.0.0.1")
@@ -37,8 +49,12 @@ func TestReloadAppliesKeysAndLimits(t *testing.T) {
 		t.Fatalf("push with the key before reload: %d", code)
 	}
 
+	if code := get(t, n, "/hls/extra/seg0.ts"); code != http.StatusNotFound {
+		t.Fatalf("a segment of an unknown stream: %d, want 404 without the origin", code)
+	}
+
 	next := cfg
-	next.Ingest.StreamKeys = map[string]string{"live": newKey}
+	next.Ingest.StreamKeys = map[string]string{"live": newKey, "extra": "0123456789abcdef-extra"}
 	next.HTTP.MaxConnsPerIP = 7
 	next.HTTP.MaxConns = 50
 	restart, err := n.Reload(next)
@@ -53,6 +69,9 @@ func TestReloadAppliesKeysAndLimits(t *testing.T) {
 	}
 	if l := n.httpLn.Limits(); l.PerIP != 7 || l.PerNode != 50 {
 		t.Fatalf("limits %+v after reload", l)
+	}
+	if code := get(t, n, "/hls/extra/seg0.ts"); code == http.StatusNotFound {
+		t.Fatal("a newly configured stream is still unknown to HLS (404 without the origin)")
 	}
 
 	// An invalid config changes nothing.

@@ -10,7 +10,9 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/devmesh"
+	"github.com/relaymesh/relaymesh/node/devmesh/procs"
 )
 
 func runDev(args []string, stdout, stderr io.Writer) int {
@@ -29,6 +31,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE)")
+	processes := fs.Bool("processes", false, "run each node as an OS process of its own (relaymesh node with a generated config file), each with its own open-file limit")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -38,6 +41,18 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if *processes {
+		if *cpuProfile != "" {
+			// The parent only serves the origin; the nodes' CPU is in their
+			// own processes (profile one with go tool pprof on its PID).
+			fmt.Fprintln(stderr, "relaymesh dev: --cpuprofile profiles this process, so it does not work with --processes, where every node runs in a process of its own")
+			return 2
+		}
+		return runDevProcesses(procs.Options{Options: d, LogLevel: *level}, stdout, stderr)
+	}
+	if _, err := benchkit.RaiseFileLimit(0); err != nil {
+		d.Logger.Warn("open file limit not raised", "err", err)
+	}
 
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -57,6 +72,81 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	m.PrintSummary(stdout)
 	return waitAndStop(stderr, sigs, func(ctx context.Context) error { return m.Shutdown(ctx) }, 20*time.Second)
+}
+
+// runDevProcesses is `relaymesh dev --processes`: the nodes run as child
+// processes of this binary. A signal stops them gracefully, a second one
+// kills them; a node that dies takes the mesh down with exit code 1.
+func runDevProcesses(o procs.Options, stdout, stderr io.Writer) int {
+	bin, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "relaymesh dev: find own binary: %v\n", err)
+		return 1
+	}
+	o.Binary, o.Output = bin, stderr
+	sigs := notifySignals()
+	defer signal.Stop(sigs)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type started struct {
+		m   *procs.Mesh
+		err error
+	}
+	startc := make(chan started, 1)
+	go func() {
+		m, err := procs.Start(ctx, o)
+		startc <- started{m, err}
+	}()
+	var m *procs.Mesh
+	select {
+	case s := <-startc:
+		if s.err != nil {
+			fmt.Fprintf(stderr, "relaymesh dev: %v\n", s.err)
+			return 1
+		}
+		m = s.m
+	case sig := <-sigs:
+		fmt.Fprintf(stderr, "relaymesh: %s received while starting, stopping\n", sig)
+		cancel() // Start stops what it started before it returns
+		if s := <-startc; s.m != nil {
+			return stopProcesses(stderr, s.m, sigs)
+		}
+		return 0
+	}
+
+	m.PrintSummary(stdout)
+	select {
+	case <-m.Died():
+		fmt.Fprintf(stderr, "relaymesh dev: %v; stopping the other nodes\n", m.Err())
+		_ = stopProcesses(stderr, m, sigs)
+		return 1
+	case sig := <-sigs:
+		fmt.Fprintf(stderr, "relaymesh: %s received, stopping every node gracefully (again to kill them)\n", sig)
+		return stopProcesses(stderr, m, sigs)
+	}
+}
+
+// stopProcesses stops the mesh's nodes with a deadline; a signal on sigs
+// cuts the deadline short.
+func stopProcesses(stderr io.Writer, m *procs.Mesh, sigs <-chan os.Signal) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Shutdown(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case sig := <-sigs:
+		fmt.Fprintf(stderr, "relaymesh: %s received again, killing the nodes\n", sig)
+		cancel()
+		err = <-done
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "relaymesh dev: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // startCPUProfile profiles the process into path until the returned func

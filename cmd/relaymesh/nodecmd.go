@@ -13,6 +13,7 @@ import (
 
 	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/node"
+	"github.com/relaymesh/relaymesh/node/benchkit"
 )
 
 func runNode(args []string, _, stderr io.Writer) int {
@@ -53,7 +54,14 @@ func runNode(args []string, _, stderr io.Writer) int {
 	// not the default immediate exit.
 	sigs := notifySignals()
 	defer signal.Stop(sigs)
-	n, err := node.Start(*cfg, node.Options{})
+	log := node.NewLogger(os.Stderr, cfg.Log)
+	// Every fan is an open socket: take all the files the hard limit allows.
+	if files, err := benchkit.RaiseFileLimit(0); err != nil {
+		log.Warn("open file limit not raised", "err", err)
+	} else {
+		log.Info("open file limit", "files", files)
+	}
+	n, err := node.Start(*cfg, node.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "relaymesh node: %v\n", err)
 		return 1

@@ -53,7 +53,9 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 			seg := strings.Repeat("segment-bytes ", 2000) // ~28 KB: what matters is the count, not the bytes
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if _, err := client.Put(ctx, "coalesce/seg42.ts", strings.NewReader(seg), int64(len(seg)), "video/mp2t"); err != nil {
+			// A configured stream's (ingest.stream_keys): edges fill only
+			// segments of streams they know (node/hls/known.go).
+			if _, err := client.Put(ctx, LiveStream+"/coalesce-seg42.ts", strings.NewReader(seg), int64(len(seg)), "video/mp2t"); err != nil {
 				t.Fatal(err)
 			}
 			before := m.OriginGets()
@@ -67,7 +69,7 @@ func TestOneOriginGetPerSegment(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					resp, err := hc.Get(nodes[i%len(nodes)].HTTPURL() + "/hls/coalesce/seg42.ts")
+					resp, err := hc.Get(nodes[i%len(nodes)].HTTPURL() + "/hls/" + LiveStream + "/coalesce-seg42.ts")
 					if err != nil {
 						errs <- err
 						return

@@ -1,7 +1,10 @@
 // Package devmesh starts a complete local relaymesh in one process: one
 // or more nodes per region on loopback, WAN emulation from the regions
 // latency model, a generated cluster CA, and an embedded S3 origin. It is
-// what `relaymesh dev` runs and what end-to-end tests build on.
+// what `relaymesh dev` runs and what end-to-end tests build on. Base is the
+// part that does not depend on where the nodes run; package devmesh/procs
+// builds on it to run each node as an OS process (`relaymesh dev
+// --processes`).
 package devmesh
 
 import (
@@ -80,30 +83,42 @@ func DefaultOptions() Options {
 	}
 }
 
-// Mesh is a running dev mesh.
-type Mesh struct {
+// Base is the part of a dev mesh that does not depend on how its nodes
+// run: the data dir, the origin (embedded S3 or external) with its demo
+// stream and the delaying proxies of Options.OriginRegion, and the cluster
+// CA. Start runs the nodes in this process on top of a Base; package
+// devmesh/procs runs each node as an OS process of its own.
+type Base struct {
 	opts    Options
 	log     *slog.Logger
 	origin  *devs3.Server
 	dataDir string
-
-	mu      sync.Mutex      // guards nodes (Restart replaces one)
-	nodes   []*node.Node    // start order
-	ids     []*pki.Identity // each node's certificate, kept for Restart
 	tempDir bool
-	once    sync.Once
+	ca      *pki.CA
 
 	originProxies map[string]*wan.Proxy // region -> its delayed way to the origin
 
 	demo       *demo.Publisher
 	demoCancel context.CancelFunc
 	demoDone   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// Start brings the whole mesh up. Nodes start one after another, each
-// seeded with the ones before it, so that the first founds the cluster and
-// the others join without retries.
-func Start(opts Options) (m *Mesh, err error) {
+// Slot is one node's place in the mesh, in start order: the K-th node
+// (from 1) of Region.
+type Slot struct {
+	Region string
+	K      int
+}
+
+// Name is the node name of the slot, e.g. "seoul-1".
+func (s Slot) Name() string { return s.Region + "-" + strconv.Itoa(s.K) }
+
+// StartBase checks opts, fills in the stream key and logger, and starts
+// everything the nodes share. On error what was started is closed again.
+func StartBase(opts Options) (b *Base, err error) {
 	if opts.PerRegion < 1 {
 		return nil, errors.New("devmesh: per-region must be at least 1")
 	}
@@ -111,11 +126,85 @@ func Start(opts Options) (m *Mesh, err error) {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	if opts.StreamKey == "" {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		opts.StreamKey = hex.EncodeToString(b[:])
+		var k [16]byte
+		_, _ = rand.Read(k[:])
+		opts.StreamKey = hex.EncodeToString(k[:])
 	}
-	m = &Mesh{opts: opts, log: opts.Logger}
+	b = &Base{opts: opts, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = b.Close(ctx)
+			b = nil
+		}
+	}()
+
+	b.dataDir = opts.DataDir
+	if b.dataDir == "" {
+		if b.dataDir, err = os.MkdirTemp("", "relaymesh-dev-"); err != nil {
+			return b, fmt.Errorf("devmesh: %w", err)
+		}
+		b.tempDir = true
+	}
+	if opts.Origin == nil {
+		b.origin, err = devs3.Start(hostPort(opts.Host, opts.OriginPort, 0), b.log.With("component", "origin"), opts.Bucket)
+		if err != nil {
+			return b, err
+		}
+	}
+	if err := b.startDemo(); err != nil {
+		return b, err
+	}
+	if err := b.startOriginProxies(); err != nil {
+		return b, err
+	}
+	if b.ca, err = pki.NewCA("relaymesh dev CA", 30*24*time.Hour); err != nil {
+		return b, fmt.Errorf("devmesh: %w", err)
+	}
+	return b, nil
+}
+
+// Options are the options the base was started with, stream key and
+// logger filled in.
+func (b *Base) Options() Options { return b.opts }
+
+// CA is the cluster CA that signs every node's certificate.
+func (b *Base) CA() *pki.CA { return b.ca }
+
+// Slots lists the mesh's nodes in start order (regions.All order).
+func (b *Base) Slots() []Slot {
+	var slots []Slot
+	for _, r := range regions.All() {
+		if len(b.opts.Regions) > 0 && !slices.Contains(b.opts.Regions, r.Name) {
+			continue
+		}
+		for k := 1; k <= b.opts.PerRegion; k++ {
+			slots = append(slots, Slot{Region: r.Name, K: k})
+		}
+	}
+	return slots
+}
+
+// Mesh is a running dev mesh with every node in this process.
+type Mesh struct {
+	*Base
+
+	mu    sync.Mutex      // guards nodes (Restart replaces one)
+	nodes []*node.Node    // start order
+	ids   []*pki.Identity // each node's certificate, kept for Restart
+	once  sync.Once
+}
+
+// Start brings the whole mesh up. Nodes start one after another, each
+// seeded with the ones before it, so that the first founds the cluster and
+// the others join without retries.
+func Start(opts Options) (m *Mesh, err error) {
+	b, err := StartBase(opts)
+	if err != nil {
+		return nil, err
+	}
+	m = &Mesh{Base: b}
 	defer func() {
 		if err != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -125,61 +214,33 @@ func Start(opts Options) (m *Mesh, err error) {
 		}
 	}()
 
-	m.dataDir = opts.DataDir
-	if m.dataDir == "" {
-		if m.dataDir, err = os.MkdirTemp("", "relaymesh-dev-"); err != nil {
+	var seeds []string
+	for i, s := range b.Slots() {
+		cfg := b.NodeConfig(s, i, seeds)
+		id, err := b.ca.NewIdentity(cfg.Node.Name, []string{b.opts.Host})
+		if err != nil {
 			return m, fmt.Errorf("devmesh: %w", err)
 		}
-		m.tempDir = true
-	}
-	if opts.Origin == nil {
-		m.origin, err = devs3.Start(hostPort(opts.Host, opts.OriginPort, 0), m.log.With("component", "origin"), opts.Bucket)
+		n, err := node.Start(cfg, node.Options{Identity: id, Logger: b.log})
 		if err != nil {
-			return m, err
+			return m, fmt.Errorf("devmesh: start %s: %w", cfg.Node.Name, err)
 		}
-	}
-	if err := m.startDemo(); err != nil {
-		return m, err
-	}
-	if err := m.startOriginProxies(); err != nil {
-		return m, err
-	}
-	ca, err := pki.NewCA("relaymesh dev CA", 30*24*time.Hour)
-	if err != nil {
-		return m, fmt.Errorf("devmesh: %w", err)
-	}
-
-	var seeds []string
-	i := 0
-	for _, r := range regions.All() {
-		if len(opts.Regions) > 0 && !slices.Contains(opts.Regions, r.Name) {
-			continue
-		}
-		for k := 1; k <= opts.PerRegion; k++ {
-			cfg := m.nodeConfig(r.Name, k, i, seeds)
-			id, err := ca.NewIdentity(cfg.Node.Name, []string{opts.Host})
-			if err != nil {
-				return m, fmt.Errorf("devmesh: %w", err)
-			}
-			n, err := node.Start(cfg, node.Options{Identity: id, Logger: m.log})
-			if err != nil {
-				return m, fmt.Errorf("devmesh: start %s: %w", cfg.Node.Name, err)
-			}
-			m.nodes = append(m.nodes, n)
-			m.ids = append(m.ids, id)
-			seeds = append(seeds, n.MeshAddr().String())
-			i++
-		}
+		m.nodes = append(m.nodes, n)
+		m.ids = append(m.ids, id)
+		seeds = append(seeds, n.MeshAddr().String())
 	}
 	return m, nil
 }
 
-func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config {
-	o := m.opts
+// NodeConfig is the config of the node in slot s, the i-th to start,
+// seeded with seeds. Its TLS files are unset: in-process nodes get their
+// identity directly.
+func (b *Base) NodeConfig(s Slot, i int, seeds []string) config.Config {
+	o := b.opts
 	cfg := config.Defaults()
-	cfg.Node.Name = region + "-" + strconv.Itoa(k)
-	cfg.Node.Region = region
-	cfg.Node.DataDir = filepath.Join(m.dataDir, cfg.Node.Name)
+	cfg.Node.Name = s.Name()
+	cfg.Node.Region = s.Region
+	cfg.Node.DataDir = filepath.Join(b.dataDir, cfg.Node.Name)
 	cfg.HTTP.Listen = hostPort(o.Host, o.HTTPPort, i)
 	cfg.HTTP.ShutdownTimeout = 5 * time.Second
 	cfg.HTTP.MaxConnsPerIP = 0 // every local fan, player and bench client is 127.0.0.1
@@ -187,8 +248,8 @@ func (m *Mesh) nodeConfig(region string, k, i int, seeds []string) config.Config
 	cfg.Mesh.Seeds = append([]string(nil), seeds...)
 	cfg.Mesh.WANEmulation = o.WAN
 	cfg.Mesh.LeaveTimeout = 2 * time.Second
-	cfg.Origin = m.originConfig()
-	if p := m.originProxies[region]; p != nil {
+	cfg.Origin = b.originConfig()
+	if p := b.originProxies[s.Region]; p != nil {
 		cfg.Origin.Endpoint = p.Addr()
 	}
 	cfg.Log.Format = "text"
@@ -220,31 +281,31 @@ const (
 )
 
 // StreamKey is the ingest key of the dev mesh's streams.
-func (m *Mesh) StreamKey() string { return m.opts.StreamKey }
+func (b *Base) StreamKey() string { return b.opts.StreamKey }
 
 // originConfig is the origin every node (and the demo publisher) uses:
 // the external one from Options, or the embedded one.
-func (m *Mesh) originConfig() config.Origin {
-	if m.opts.Origin != nil {
-		return *m.opts.Origin
+func (b *Base) originConfig() config.Origin {
+	if b.opts.Origin != nil {
+		return *b.opts.Origin
 	}
 	o := config.Defaults().Origin
-	o.Endpoint, o.Bucket, o.UseTLS = m.origin.Endpoint(), m.opts.Bucket, false
+	o.Endpoint, o.Bucket, o.UseTLS = b.origin.Endpoint(), b.opts.Bucket, false
 	o.AccessKey, o.SecretKey = "relaymesh-dev", "relaymesh-dev-secret"
 	return o
 }
 
 // startOriginProxies puts the origin in Options.OriginRegion: one delaying
 // proxy per other region (see wan.Proxy).
-func (m *Mesh) startOriginProxies() error {
-	o := m.opts
+func (b *Base) startOriginProxies() error {
+	o := b.opts
 	if o.OriginRegion == "" || !o.WAN {
 		return nil
 	}
 	if _, ok := regions.Lookup(o.OriginRegion); !ok {
 		return fmt.Errorf("devmesh: unknown origin region %q; valid regions: %v", o.OriginRegion, regions.Names())
 	}
-	m.originProxies = map[string]*wan.Proxy{}
+	b.originProxies = map[string]*wan.Proxy{}
 	for _, r := range regions.All() {
 		if len(o.Regions) > 0 && !slices.Contains(o.Regions, r.Name) {
 			continue
@@ -253,34 +314,34 @@ func (m *Mesh) startOriginProxies() error {
 		if err != nil || d == 0 {
 			continue // the origin's own region: no delay
 		}
-		p, err := wan.StartProxy(net.JoinHostPort(o.Host, "0"), m.OriginEndpoint(), d)
+		p, err := wan.StartProxy(net.JoinHostPort(o.Host, "0"), b.OriginEndpoint(), d)
 		if err != nil {
 			return fmt.Errorf("devmesh: origin proxy for %s: %w", r.Name, err)
 		}
-		m.originProxies[r.Name] = p
+		b.originProxies[r.Name] = p
 	}
 	return nil
 }
 
 // startDemo publishes the looping demo stream into the origin, as a
 // streamer would, for as long as the mesh runs.
-func (m *Mesh) startDemo() error {
-	client, err := origin.New(node.OriginClientConfig(m.originConfig()))
+func (b *Base) startDemo() error {
+	client, err := origin.New(node.OriginClientConfig(b.originConfig()))
 	if err != nil {
 		return fmt.Errorf("devmesh: demo stream: %w", err)
 	}
 	cfg := demo.DefaultConfig()
 	cfg.Stream = DemoStream
-	cfg.Logger = m.log.With("component", "demo")
-	m.demo, err = demo.New(demo.Origin{Client: client}, cfg)
+	cfg.Logger = b.log.With("component", "demo")
+	b.demo, err = demo.New(demo.Origin{Client: client}, cfg)
 	if err != nil {
 		return fmt.Errorf("devmesh: demo stream: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m.demoCancel, m.demoDone = cancel, make(chan struct{})
+	b.demoCancel, b.demoDone = cancel, make(chan struct{})
 	go func() {
-		defer close(m.demoDone)
-		_ = m.demo.Run(ctx)
+		defer close(b.demoDone)
+		_ = b.demo.Run(ctx)
 	}()
 	return nil
 }
@@ -323,23 +384,23 @@ func (m *Mesh) Restart(ctx context.Context, i int) (*node.Node, error) {
 
 // OriginGets is how many object GETs the embedded origin has answered
 // (0 with an external origin).
-func (m *Mesh) OriginGets() int64 {
-	if m.origin == nil {
+func (b *Base) OriginGets() int64 {
+	if b.origin == nil {
 		return 0
 	}
-	return m.origin.ObjectGets()
+	return b.origin.ObjectGets()
 }
 
 // OriginEndpoint is host:port of the origin.
-func (m *Mesh) OriginEndpoint() string {
-	if m.opts.Origin != nil {
-		return m.opts.Origin.Endpoint
+func (b *Base) OriginEndpoint() string {
+	if b.opts.Origin != nil {
+		return b.opts.Origin.Endpoint
 	}
-	return m.origin.Endpoint()
+	return b.origin.Endpoint()
 }
 
 // Shutdown stops every node gracefully (in parallel, as a fleet would be
-// stopped), then the origin, and removes a temporary data dir.
+// stopped), then closes the base.
 func (m *Mesh) Shutdown(ctx context.Context) error {
 	var err error
 	m.once.Do(func() {
@@ -354,58 +415,93 @@ func (m *Mesh) Shutdown(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
-		if m.demoCancel != nil {
-			m.demoCancel()
-			<-m.demoDone
-		}
-		for _, p := range m.originProxies {
-			errs = append(errs, p.Close())
-		}
-		if m.origin != nil {
-			errs = append(errs, m.origin.Close(ctx))
-		}
-		if m.tempDir {
-			errs = append(errs, os.RemoveAll(m.dataDir))
-		}
-		err = errors.Join(errs...)
+		err = errors.Join(append(errs, m.Base.Close(ctx))...)
 	})
 	return err
 }
 
+// Close stops the demo stream, the origin proxies and the origin, and
+// removes a temporary data dir. The nodes must be stopped first. Close is
+// idempotent.
+func (b *Base) Close(ctx context.Context) error {
+	b.closeOnce.Do(func() {
+		var errs []error
+		if b.demoCancel != nil {
+			b.demoCancel()
+			<-b.demoDone
+		}
+		for _, p := range b.originProxies {
+			errs = append(errs, p.Close())
+		}
+		if b.origin != nil {
+			errs = append(errs, b.origin.Close(ctx))
+		}
+		if b.tempDir {
+			errs = append(errs, os.RemoveAll(b.dataDir))
+		}
+		b.closeErr = errors.Join(errs...)
+	})
+	return b.closeErr
+}
+
 // PrintSummary writes what a person needs to use the mesh.
 func (m *Mesh) PrintSummary(w io.Writer) {
-	nodes := m.Nodes()
+	var rows []Row
+	for _, n := range m.Nodes() {
+		rows = append(rows, Row{Region: n.Region(), Name: n.Name(), HTTPAddr: n.HTTPAddr(), MeshAddr: n.MeshAddr().String()})
+	}
+	m.WriteSummary(w, rows)
+}
+
+// Row is one node in the summary. PID, if set, is the node's process.
+type Row struct {
+	Region, Name, HTTPAddr, MeshAddr string
+	PID                              int
+}
+
+// WriteSummary writes what a person needs to use the mesh whose nodes are
+// rows, in start order.
+func (b *Base) WriteSummary(w io.Writer, rows []Row) {
 	wan := "off"
-	if m.opts.WAN {
+	if b.opts.WAN {
 		wan = "on (delays from the regions latency model)"
 	}
-	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(nodes), wan)
+	fmt.Fprintf(w, "\nrelaymesh dev: %d nodes, WAN emulation %s\n", len(rows), wan)
 	where := ""
-	if m.originProxies != nil {
-		where = fmt.Sprintf(", in %s (other regions reach it with WAN latency)", m.opts.OriginRegion)
+	if b.originProxies != nil {
+		where = fmt.Sprintf(", in %s (other regions reach it with WAN latency)", b.opts.OriginRegion)
 	}
-	if m.origin != nil {
-		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q%s\n\n", m.origin.Endpoint(), m.opts.Bucket, where)
+	if b.origin != nil {
+		fmt.Fprintf(w, "origin: embedded S3 at http://%s, bucket %q%s\n\n", b.origin.Endpoint(), b.opts.Bucket, where)
 	} else {
-		fmt.Fprintf(w, "origin: %s, bucket %q%s\n\n", m.opts.Origin.Endpoint, m.opts.Origin.Bucket, where)
+		fmt.Fprintf(w, "origin: %s, bucket %q%s\n\n", b.opts.Origin.Endpoint, b.opts.Origin.Bucket, where)
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)\tDEMO STREAM")
-	for _, n := range nodes {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s/hls/%s\n", n.Region(), n.Name(), n.HTTPURL(), n.MeshAddr(), n.HTTPURL(), m.demo.PlaylistKey())
+	pids := len(rows) > 0 && rows[0].PID > 0
+	head := "  REGION\tNODE\tHTTP\tMESH (QUIC/UDP)\tDEMO STREAM"
+	if pids {
+		head += "\tPID"
+	}
+	fmt.Fprintln(tw, head)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\thttp://%s\t%s\thttp://%s/hls/%s", r.Region, r.Name, r.HTTPAddr, r.MeshAddr, r.HTTPAddr, b.demo.PlaylistKey())
+		if pids {
+			fmt.Fprintf(tw, "\t%d", r.PID)
+		}
+		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
-	if len(nodes) > 0 {
-		first, last := nodes[0], nodes[len(nodes)-1]
-		u := first.HTTPURL()
+	if len(rows) > 0 {
+		first, last := rows[0], rows[len(rows)-1]
+		u := "http://" + first.HTTPAddr
 		fmt.Fprintf(w, "\ntry:\n  curl %s/v1/mesh\n  curl '%s/v1/edges?region=frankfurt'\n  curl %s/metrics\n", u, u, u)
-		fmt.Fprintf(w, "\nchat: ws://%s/v1/chat/ws?room=lobby (any node; protocol in docs/chat-protocol.md)\n", first.HTTPAddr())
-		fmt.Fprintf(w, "\npush a test stream to the %s node (stream key %s):\n", first.Region(), m.opts.StreamKey)
+		fmt.Fprintf(w, "\nchat: ws://%s/v1/chat/ws?room=lobby (any node; protocol in docs/chat-protocol.md)\n", first.HTTPAddr)
+		fmt.Fprintf(w, "\npush a test stream to the %s node (stream key %s):\n", first.Region, b.opts.StreamKey)
 		fmt.Fprintf(w, "  ffmpeg -re -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440 \\\n"+
 			"    -c:v libx264 -preset veryfast -tune zerolatency -g 30 -c:a aac -b:a 64k \\\n"+
 			"    -f hls -hls_time 1 -hls_list_size 6 -hls_flags delete_segments -method PUT \\\n"+
-			"    -headers 'Authorization: Bearer %s' %s/ingest/%s/index.m3u8\n", m.opts.StreamKey, u, LiveStream)
-		fmt.Fprintf(w, "and watch it from the %s node:\n  ffplay %s/hls/%s/index.m3u8\n", last.Region(), last.HTTPURL(), LiveStream)
+			"    -headers 'Authorization: Bearer %s' %s/ingest/%s/index.m3u8\n", b.opts.StreamKey, u, LiveStream)
+		fmt.Fprintf(w, "and watch it from the %s node:\n  ffplay http://%s/hls/%s/index.m3u8\n", last.Region, last.HTTPAddr, LiveStream)
 	}
 	fmt.Fprintf(w, "\npress Ctrl-C to stop\n")
 }

@@ -3,12 +3,15 @@ package hls
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/owner"
+	"github.com/relaymesh/relaymesh/node/hls/playlist"
+	"github.com/relaymesh/relaymesh/origin"
 )
 
 // Mesh is what the fill path needs to know about the other edges.
@@ -27,6 +30,13 @@ type Counters struct {
 	// StaleServed counts expired playlists served because no fresh one
 	// could be had in time.
 	StaleServed atomic.Uint64
+	// Misses answered without the origin (guard.go, known.go):
+	// NotFoundCached from the negative cache, UnknownRefused for segments
+	// of streams the edge does not know, OriginBusy over the cap of
+	// origin requests in flight.
+	NotFoundCached atomic.Uint64
+	UnknownRefused atomic.Uint64
+	OriginBusy     atomic.Uint64
 	// Prefetched counts segments fetched ahead of players from the node
 	// that ingested them; PrefetchFails the fetches that failed.
 	Prefetched    atomic.Uint64
@@ -49,6 +59,31 @@ func (c *Counters) of(immutable bool) *FillCounters {
 		return &c.Segments
 	}
 	return &c.Playlists
+}
+
+// fillKey is fillFrom behind the negative cache: a key found missing in
+// the last NotFoundTTL is answered 404 without asking anyone. A filled
+// playlist's listing is noted (known.go).
+func (s *Server) fillKey(ctx context.Context, key, ctype string, immutable, asOwner bool) (cache.Entry, error) {
+	if s.notFound.has(key) {
+		s.counters.NotFoundCached.Add(1)
+		return cache.Entry{}, fmt.Errorf("hls: %s: %w (remembered)", key, origin.ErrNotFound)
+	}
+	e, err := s.fillFrom(ctx, key, ctype, immutable, asOwner)
+	switch {
+	case errors.Is(err, origin.ErrNotFound):
+		// Not for a segment a playlist lists: that is the origin lagging
+		// behind the stream's ingest node (its spool catching up), and
+		// the segment will be there soon.
+		if !immutable || !s.listed.listed(key) {
+			s.notFound.add(key)
+		}
+	case err == nil && !immutable:
+		if p, perr := playlist.Parse(e.Body); perr == nil {
+			s.listed.note(key, p)
+		}
+	}
+	return e, err
 }
 
 // fillFrom fills key for a player (asOwner false) or for a peer that took
@@ -109,7 +144,7 @@ func (s *Server) PeerHandler(ctx context.Context) link.StreamHandler {
 			return cache.Entry{}, errNotHLS
 		}
 		return s.cfg.Cache.Fill(ctx, key, func(ctx context.Context) (cache.Entry, error) {
-			return s.fillFrom(ctx, key, ctype, immutable, true)
+			return s.fillKey(ctx, key, ctype, immutable, true)
 		})
 	}
 	return fetch.Handler(ctx, get, s.cfg.MaxObjectBytes, func(format string, args ...any) {

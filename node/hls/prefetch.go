@@ -74,7 +74,7 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, p playlist.Pl
 func (s *Server) prefetchOne(ctx context.Context, key string) bool {
 	ctype, immutable, _ := KindOf(key)
 	_, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
-		return s.fillFrom(ctx, key, ctype, immutable, false)
+		return s.fillKey(ctx, key, ctype, immutable, false)
 	})
 	if err != nil {
 		s.counters.PrefetchFails.Add(1)

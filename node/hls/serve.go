@@ -9,6 +9,7 @@ package hls
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/fetch"
@@ -57,6 +59,19 @@ type Config struct {
 	// fill goes on for later requests. Default 1 s: well over a healthy
 	// fill even through a shield region, well under a player's patience.
 	StaleWait time.Duration
+	// Streams are the streams this edge knows of without asking: the
+	// ingest stream keys' names. Players' misses of their segments are
+	// filled whatever the edge has seen of them; other streams' segments
+	// only once a playlist lists them or an ingest node announces the
+	// stream (known.go).
+	Streams []string
+	// NotFoundTTL is how long a 404 from the origin (or a peer, for it)
+	// is remembered and answered without asking again (guard.go).
+	// Default 3 s; negative turns it off.
+	NotFoundTTL time.Duration
+	// MaxOriginRequests caps this edge's origin requests in flight; over
+	// it a fill is refused at once with 503 (guard.go). Default 64.
+	MaxOriginRequests int
 }
 
 // Server answers GET and HEAD /hls/{stream}/{path...}.
@@ -66,6 +81,13 @@ type Server struct {
 	counters Counters
 	watched  recent[struct{}] // streams with players here: prefetch.go
 	sources  recent[string]   // stream -> its ingest node: source.go
+
+	// What the origin is asked for, and how much at once: known.go, guard.go.
+	streams      atomic.Pointer[map[string]struct{}] // Config.Streams, or SetStreams
+	listed       listings
+	notFound     notFoundCache
+	slots        chan struct{} // one per origin request in flight
+	unknownSlots chan struct{} // the part of slots unknown streams may take
 }
 
 // New builds a Server.
@@ -88,8 +110,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StaleWait <= 0 {
 		cfg.StaleWait = time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger,
-		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL}}, nil
+	if cfg.NotFoundTTL == 0 {
+		cfg.NotFoundTTL = 3 * time.Second
+	}
+	if cfg.MaxOriginRequests <= 0 {
+		cfg.MaxOriginRequests = 64
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger,
+		watched: recent[struct{}]{window: watchWindow}, sources: recent[string]{window: sourceTTL},
+		notFound:     notFoundCache{ttl: cfg.NotFoundTTL},
+		slots:        make(chan struct{}, cfg.MaxOriginRequests),
+		unknownSlots: make(chan struct{}, max(1, cfg.MaxOriginRequests/8)),
+	}
+	s.SetStreams(cfg.Streams)
+	return s, nil
 }
 
 // Routes registers the HLS endpoints.
@@ -146,7 +180,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
-		return s.fillFrom(ctx, key, ctype, immutable, false)
+		if !s.mayFill(key, immutable) {
+			s.counters.UnknownRefused.Add(1)
+			return cache.Entry{}, errUnknown
+		}
+		return s.fillKey(ctx, key, ctype, immutable, false)
 	})
 	if err != nil && hasStale && r.Context().Err() == nil && !errors.Is(err, origin.ErrNotFound) && !errors.Is(err, errTooLarge) {
 		// Stale if error (RFC 5861): the old playlist beats an error; the
@@ -179,7 +217,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fillFailed(w http.ResponseWriter, r *http.Request, key string, err error) {
 	switch {
 	case errors.Is(err, origin.ErrNotFound):
-		httpError(w, http.StatusNotFound, "not_found", fmt.Sprintf("%s not found at origin", key))
+		// One answer for a key the origin does not have and a segment of
+		// a stream the edge does not know (errUnknown), so that it does
+		// not tell which streams exist.
+		httpError(w, http.StatusNotFound, "not_found", key+" not found")
+	case errors.Is(err, errOriginBusy):
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "origin_busy", "too many requests to the origin; retry")
 	case errors.Is(err, origin.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		httpError(w, http.StatusGatewayTimeout, "origin_unavailable", "origin unavailable and not cached here")
 	case errors.Is(err, errTooLarge):
@@ -207,13 +251,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, e cache.Entry, ct
 		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.PlaylistMaxAge.Seconds())))
 	}
 	// ServeContent does ranges (206, 416 for bad ones), If-None-Match,
-	// If-Modified-Since and HEAD.
+	// If-Modified-Since and HEAD; limitRanges first takes away the
+	// multi-range requests that would amplify the body.
+	limitRanges(r, int64(len(e.Body)))
 	http.ServeContent(w, r, "", e.Stored, bytes.NewReader(e.Body))
 }
 
 var errTooLarge = errors.New("object too large for the edge")
 
 func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
+	// Segments got here past mayFill (or from a peer that checked it);
+	// playlists of streams the edge does not know take the small share.
+	stream, _, _ := strings.Cut(key, "/")
+	release, err := s.originSlot(immutable || s.knownStream(stream))
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	defer release()
 	s.counters.of(immutable).OriginGets.Add(1)
 	body, info, err := s.cfg.Origin.Get(ctx, key)
 	if err != nil {
@@ -251,15 +305,24 @@ func (s *Server) preflight(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// setCORS lets browser players on any origin read playlists and segments.
+// setCORS lets browser players on any origin read playlists and segments,
+// and tells browsers to take every answer (error bodies too) for what its
+// Content-Type says, not sniff it into something runnable.
 func setCORS(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Cache-Status")
 }
 
+// httpError answers {"error": code, "message": msg}, encoded by
+// encoding/json: Go's %q is not JSON (it writes \U0001xxxx and \x..
+// escapes), and keys may hold any printable rune.
 func httpError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "{\"error\":%q,\"message\":%q}\n", code, msg)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, msg})
 }

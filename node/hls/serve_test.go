@@ -20,7 +20,10 @@ type fixture struct {
 	client *origin.Client
 	srv    *httptest.Server
 	cache  *cache.Cache
+	server *Server
 }
+
+func (f *fixture) srvCounters() *Counters { return f.server.Counters() }
 
 func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 	t.Helper()
@@ -39,7 +42,7 @@ func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	cfg := Config{Cache: c, Origin: client}
+	cfg := Config{Cache: c, Origin: client, Streams: []string{"live"}}
 	for _, f := range tune {
 		f(&cfg)
 	}
@@ -51,7 +54,7 @@ func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 	s.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{s3: s3, client: client, srv: srv, cache: c}
+	return &fixture{s3: s3, client: client, srv: srv, cache: c, server: s}
 }
 
 func (f *fixture) put(t *testing.T, key, body string) {

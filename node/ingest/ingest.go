@@ -9,6 +9,7 @@ package ingest
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -174,10 +175,10 @@ func (s *Service) handle(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="relaymesh ingest"`)
 		httpError(w, http.StatusUnauthorized, "missing_key", "send the stream key as Authorization: Bearer KEY")
 		return
-	case !known:
-		httpError(w, http.StatusNotFound, "unknown_stream", fmt.Sprintf("stream %q is not configured for ingest", stream))
-		return
-	case subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1:
+	case !known || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1:
+		// One answer for a stream that is not configured and for a wrong
+		// key: a different one (it was 404 unknown_stream) told anyone
+		// which stream names exist.
 		httpError(w, http.StatusForbidden, "wrong_key", "wrong stream key")
 		return
 	}
@@ -319,8 +320,13 @@ func (s *Service) serveLocally(op spool.Op, recorded *spool.Body, playlist []byt
 	_ = s.cfg.Cache.Put(e)
 }
 
+// httpError answers {"error": code, "message": msg}, encoded by
+// encoding/json (Go's %q is not JSON).
 func httpError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "{\"error\":%q,\"message\":%q}\n", code, msg)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, msg})
 }

@@ -150,10 +150,10 @@ func TestBadPushesWriteNothing(t *testing.T) {
 	}{
 		{"PUT", "/ingest/live/seg1.ts", "", "x", http.StatusUnauthorized},
 		{"PUT", "/ingest/live/seg1.ts", "wrong-key-wrong-key", "x", http.StatusForbidden},
-		{"PUT", "/ingest/other/seg1.ts", key, "x", http.StatusNotFound},
+		{"PUT", "/ingest/other/seg1.ts", key, "x", http.StatusForbidden}, // as a wrong key: see TestUnknownStreamIsAWrongKey
 		// The mux resolves plain dot segments first: this names stream
 		// "etc", which has no key.
-		{"PUT", "/ingest/live/a/../../etc/passwd.ts", key, "x", http.StatusNotFound},
+		{"PUT", "/ingest/live/a/../../etc/passwd.ts", key, "x", http.StatusForbidden},
 		{"PUT", "/ingest/live/%2e%2e/%2e%2e/etc/passwd.ts", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/seg1%00.ts", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/evil.sh", key, "x", http.StatusBadRequest},

@@ -153,10 +153,27 @@ func (c *Cache) put(e Entry) (Entry, error) {
 	}
 
 	c.mu.Lock()
-	switch old, ok := c.mem.peek(e.Key); {
-	case !e.Immutable && ok && !old.Immutable && old.live(now) && !c.cfg.Supersedes(old, e):
+	for !e.Immutable {
+		old, ok := c.mem.peek(e.Key)
+		if !ok || old.Immutable || !old.live(now) {
+			break
+		}
+		// Supersedes parses both playlists, which can be large: it runs
+		// outside mu so that it holds up no other key's Get. If the entry
+		// changed meanwhile, compare against the new one.
 		c.mu.Unlock()
-		return old, nil // a newer version is already here
+		supersedes := c.cfg.Supersedes(old, e)
+		c.mu.Lock()
+		if cur, ok := c.mem.peek(e.Key); !ok || !sameVersion(cur, old) {
+			continue
+		}
+		if !supersedes {
+			c.mu.Unlock()
+			return old, nil // a newer version is already here
+		}
+		break
+	}
+	switch {
 	case !e.live(now):
 		c.mu.Unlock()
 		return e, nil // nothing to keep
@@ -180,6 +197,14 @@ func (c *Cache) put(e Entry) (Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// sameVersion reports whether a and b are the same stored entry: the
+// same Stored time and the same body (by identity, not content, so that
+// the check is O(1)).
+func sameVersion(a, b Entry) bool {
+	return a.Stored.Equal(b.Stored) && len(a.Body) == len(b.Body) &&
+		(len(a.Body) == 0 || &a.Body[0] == &b.Body[0])
 }
 
 // Delete removes key from both tiers (ingest deleting an old segment).

@@ -59,6 +59,8 @@ type Config struct {
 	// is not older by Stored. Live playlists need better: versions come
 	// from different clocks (the ingest node's announcement, this node's
 	// origin fill), so the HLS server compares what the playlists list.
+	// Put calls it without the cache's lock held (it may parse large
+	// playlists), and again if the entry changed meanwhile.
 	Supersedes func(old, new Entry) bool
 
 	// Logger receives disk-tier warnings. Default: discard.

@@ -67,8 +67,9 @@ func Parse(body []byte) (Playlist, error) {
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 4096), MaxBytes)
 	first := true
-	streamInf := false       // the next URI line is a variant
-	var extinf time.Duration // the next segment's duration
+	maps := map[string]bool{} // Maps as a set: a long playlist repeats EXT-X-MAP per segment
+	streamInf := false        // the next URI line is a variant
+	var extinf time.Duration  // the next segment's duration
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if first {
@@ -91,7 +92,8 @@ func Parse(body []byte) (Playlist, error) {
 					p.Variants = append(p.Variants, u)
 				}
 			case "#EXT-X-MAP":
-				if u := attr(value, "URI"); u != "" && !contains(p.Maps, u) {
+				if u := attr(value, "URI"); u != "" && !maps[u] {
+					maps[u] = true
 					p.Maps = append(p.Maps, u)
 				}
 			case "#EXT-X-TARGETDURATION":
@@ -126,15 +128,6 @@ func Parse(body []byte) (Playlist, error) {
 		return Playlist{}, ErrNotPlaylist // a line over MaxBytes
 	}
 	return p, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // attr returns the value of the attribute name in an attribute list
