@@ -37,6 +37,15 @@ func Defaults() Config {
 			Listen:          ":" + strconv.Itoa(DefaultHTTPPort), // every interface: fans, streamers and ops
 			Advertise:       "",                                  // derived: mesh advertise host, HTTP port
 			ShutdownTimeout: 15 * time.Second,                    // fans refetch or reconnect elsewhere in time
+
+			ReadHeaderTimeout: 10 * time.Second, // a bad link sends headers in time; slowloris does not
+			ReadTimeout:       30 * time.Second, // no fan route takes a body; past it a request stalls
+			WriteTimeout:      60 * time.Second, // a 64MiB segment at 9 Mbit/s; non-readers are cut
+			IdleTimeout:       60 * time.Second, // players keep their connection between reloads
+			MaxHeaderBytes:    32 << 10,         // browsers send a few KiB
+			MaxConnsPerIP:     1000,             // a NAT of fans fits; one address gets 1/15 of a node
+			MaxConns:          0,                // derived: RLIMIT_NOFILE minus a reserve
+			RetryAfter:        5 * time.Second,  // refused fans come back soon or go elsewhere
 		},
 		Mesh: Mesh{
 			Listen:           ":" + strconv.Itoa(DefaultMeshPort), // one UDP port for everything
@@ -93,9 +102,12 @@ func Defaults() Config {
 			OriginMaxRequests: 64, // far above what one fill per key needs
 		},
 		Ingest: Ingest{
-			StreamKeys:       nil,             // no streams until ops give them keys
-			WriteThroughWait: 2 * time.Second, // healthy origins answer well within it
-			SpoolMax:         1 << 30,         // over an hour of a typical stream
+			StreamKeys:       nil,              // no streams until ops give them keys
+			WriteThroughWait: 2 * time.Second,  // healthy origins answer well within it
+			SpoolMax:         1 << 30,          // over an hour of a typical stream
+			MinUploadRate:    16 << 10,         // far below any live rendition, far above a trickle
+			UploadRateWindow: 10 * time.Second, // rides out a Wi-Fi hiccup
+			MaxPlaylist:      256 << 10,        // hours of an event playlist
 		},
 		Log: Log{
 			Level:  "info", // debug is for diagnosis only

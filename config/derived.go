@@ -64,6 +64,9 @@ func (c *Config) Warnings() Problems {
 	if worst := worstRTT(); !c.Mesh.WANEmulation && c.Mesh.ProbeTimeout > 0 && c.Mesh.ProbeTimeout <= worst {
 		ps.add("mesh.probe_timeout", "%q does not exceed the worst inter-region RTT (%s): probes of healthy nodes in distant regions will time out; fine only for a single-region or local cluster", c.Mesh.ProbeTimeout, worst)
 	}
+	if c.HTTP.ReadTimeout > 0 && c.HTTP.ReadTimeout <= c.Origin.Timeout {
+		ps.add("http.read_timeout", "%q does not exceed origin.timeout (%s): the read timeout also ends a request's context, so a player waiting on a slow origin fill is cut first", c.HTTP.ReadTimeout, c.Origin.Timeout)
+	}
 	if !c.Origin.UseTLS && !localHost(c.Origin.Endpoint) {
 		ps.add("origin.use_tls", "is false for %q, a non-local origin: segments and credentials travel in clear text", c.Origin.Endpoint)
 	}

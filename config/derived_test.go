@@ -72,6 +72,7 @@ func TestWarnings(t *testing.T) {
 		{"plain http to a compose service", func(c *Config) { c.Origin.UseTLS, c.Origin.Endpoint = false, "minio:9000" }, nil},
 		{"plain http to a private address", func(c *Config) { c.Origin.UseTLS, c.Origin.Endpoint = false, "10.1.2.3" }, nil},
 		{"plain http to a remote origin", func(c *Config) { c.Origin.UseTLS = false }, []string{"origin.use_tls"}},
+		{"read timeout within the origin timeout", func(c *Config) { c.HTTP.ReadTimeout = c.Origin.Timeout }, []string{"http.read_timeout"}},
 		{"plain http to a public IPv6 origin", func(c *Config) { c.Origin.UseTLS, c.Origin.Endpoint = false, "[2001:db8::1]:9000" }, []string{"origin.use_tls"}},
 	}
 	for _, tt := range tests {

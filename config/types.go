@@ -64,6 +64,64 @@ type HTTP struct {
 	// reconnect, short enough for rolling restarts and the 30s grace period
 	// most orchestrators give.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// ReadHeaderTimeout bounds reading a request's line and headers.
+	// Default 10s: a phone on a bad link sends a few hundred bytes well
+	// within it; a client that sends headers a byte at a time (slowloris)
+	// holds a connection no longer. At most ReadTimeout.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+
+	// ReadTimeout bounds reading a whole request, body included, on every
+	// route but ingest uploads (which must keep Ingest.MinUploadRate
+	// instead). Default 30s: fans and ops send no or tiny bodies, so a
+	// request still unread after it is a stall (Content-Length: 100000 and
+	// one byte). It also ends a handler's request context, so it must
+	// exceed the longest wait of a handler (an HLS miss waits up to
+	// origin.timeout). WebSockets are exempt: the server clears a
+	// connection's deadlines when it is hijacked.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+
+	// WriteTimeout bounds writing a response, from the end of the request's
+	// headers. Default 60s: a 64MiB segment needs 9 Mbit/s to make it, and
+	// a player slower than that cannot play the stream anyway; a client
+	// that never reads is cut after it. Ingest uploads and WebSockets are
+	// exempt (their handlers set their own deadlines).
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request. Default 60s: longer than a player's reload interval
+	// (a target duration, 2-6s), so players keep their connection, while an
+	// idle one gives its descriptor back within a minute.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+
+	// MaxHeaderBytes bounds a request's line and headers. Default 32KiB:
+	// browsers send a few KiB, cookies included; every connection may hold
+	// this much while its headers arrive. 1KiB-1MiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+
+	// MaxConnsPerIP caps the open connections (WebSockets included) of one
+	// client address; IPv6 clients are grouped by /64, the block one
+	// subscriber gets. Excess connections get 503 with Retry-After. Default
+	// 1000: a carrier-grade NAT or a campus puts many fans behind one
+	// address, and one attacker address still gets a fifteenth of a node.
+	// 0 turns the cap off (`relaymesh dev`, where every fan is 127.0.0.1).
+	// Reloaded on SIGHUP.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+
+	// MaxConns caps the node's open HTTP connections. Default 0: derived
+	// from the process's file descriptor limit (RLIMIT_NOFILE) minus a
+	// reserve of a quarter of it (at least 256, at most 4096) for the chat
+	// store, the spool, the cache and NATS, so that accept never fails and
+	// JetStream never hits "too many open files" (20,000 descriptors give
+	// 15,904 connections). Set it explicitly only below that. Reloaded on
+	// SIGHUP.
+	MaxConns int `yaml:"max_conns"`
+
+	// RetryAfter is what the Retry-After header of a connection refusal
+	// (503) says. Default 5s: refused fans come back soon, spread by their
+	// own jitter, or go to another edge. Whole seconds, 1s-1h. Reloaded on
+	// SIGHUP.
+	RetryAfter time.Duration `yaml:"retry_after"`
 }
 
 // Mesh configures membership (gossip) and the QUIC links between nodes. The
@@ -275,7 +333,7 @@ type Ingest struct {
 	// "Authorization: Bearer KEY". Default empty: ingest is refused for every
 	// stream. Keys must be at least 16 characters; every node of the mesh
 	// needs the same map, since a streamer may push to any node. Blanked by
-	// Config.Redacted.
+	// Config.Redacted. Reloaded on SIGHUP.
 	StreamKeys map[string]string `yaml:"stream_keys"`
 
 	// WriteThroughWait is how long a push waits for the origin to confirm
@@ -288,6 +346,27 @@ type Ingest struct {
 	// the origin has not confirmed yet. Default 1GiB: over an hour of a
 	// typical stream's renditions. When full, pushes get 507.
 	SpoolMax ByteSize `yaml:"spool_max"`
+
+	// MinUploadRate is the slowest a pushed body may arrive, in bytes per
+	// second, measured over each UploadRateWindow; a slower upload is cut
+	// (408). It replaces http.read_timeout for uploads, which would cut a
+	// big segment however fast it came. Default 16KiB: a 6 Mbit/s
+	// rendition uploads at 750 KB/s or it falls behind live anyway, while a
+	// client trickling a byte every 2s is cut in one window. Reloaded on
+	// SIGHUP.
+	MinUploadRate ByteSize `yaml:"min_upload_rate"`
+
+	// UploadRateWindow is the span over which MinUploadRate is measured,
+	// and so how long a stalled upload holds its connection. Default 10s:
+	// rides out a streamer's Wi-Fi hiccup. 100ms-5m. Reloaded on SIGHUP.
+	UploadRateWindow time.Duration `yaml:"upload_rate_window"`
+
+	// MaxPlaylist bounds a pushed playlist (.m3u8), which is parsed and
+	// announced to every edge. Default 256KiB: a live playlist of a few
+	// segments is a few KiB, an event playlist of hours a few hundred.
+	// Bodies that do not parse as playlists are refused (400). 1KiB up to
+	// hls.max_object. Reloaded on SIGHUP.
+	MaxPlaylist ByteSize `yaml:"max_playlist"`
 }
 
 // Chat configures the fan chat (the protocol is docs/chat-protocol.md):

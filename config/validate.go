@@ -31,7 +31,7 @@ func (c *Config) validate() Problems {
 	c.Origin.validate(&ps)
 	c.Chat.validate(&ps, c.HTTP.Listen)
 	c.HLS.validate(&ps)
-	c.Ingest.validate(&ps)
+	c.Ingest.validate(&ps, c.HLS.MaxObject)
 	c.Log.validate(&ps)
 	ps.sort()
 	return ps
@@ -68,6 +68,25 @@ func (h *HTTP) validate(ps *Problems) {
 		}
 	}
 	positive(ps, "http.shutdown_timeout", h.ShutdownTimeout)
+	positive(ps, "http.read_header_timeout", h.ReadHeaderTimeout)
+	positive(ps, "http.read_timeout", h.ReadTimeout)
+	positive(ps, "http.write_timeout", h.WriteTimeout)
+	positive(ps, "http.idle_timeout", h.IdleTimeout)
+	if h.ReadHeaderTimeout > 0 && h.ReadTimeout > 0 && h.ReadHeaderTimeout > h.ReadTimeout {
+		ps.add("http.read_header_timeout", "must not exceed http.read_timeout (%s); got %q", h.ReadTimeout, h.ReadHeaderTimeout)
+	}
+	if h.MaxHeaderBytes < 1<<10 || h.MaxHeaderBytes > 1<<20 {
+		ps.add("http.max_header_bytes", "must be between 1KiB and 1MiB; got %q", h.MaxHeaderBytes.String())
+	}
+	if h.MaxConnsPerIP < 0 {
+		ps.add("http.max_conns_per_ip", "must not be negative (0 turns the cap off); got \"%d\"", h.MaxConnsPerIP)
+	}
+	if h.MaxConns < 0 {
+		ps.add("http.max_conns", "must not be negative (0 derives it from the file descriptor limit); got \"%d\"", h.MaxConns)
+	}
+	if h.RetryAfter < time.Second || h.RetryAfter > time.Hour || h.RetryAfter%time.Second != 0 {
+		ps.add("http.retry_after", "must be whole seconds between 1s and 1h; got %q", h.RetryAfter)
+	}
 }
 
 func (m *Mesh) validate(ps *Problems) {
@@ -330,7 +349,7 @@ func (h *HLS) validate(ps *Problems) {
 
 var streamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-func (in *Ingest) validate(ps *Problems) {
+func (in *Ingest) validate(ps *Problems, maxObject ByteSize) {
 	for _, stream := range slices.Sorted(maps.Keys(in.StreamKeys)) {
 		if !streamName.MatchString(stream) {
 			ps.add("ingest.stream_keys."+stream, "stream names are 1-64 of a-z, 0-9, _ and -, starting with a letter or digit")
@@ -344,5 +363,14 @@ func (in *Ingest) validate(ps *Problems) {
 	}
 	if in.SpoolMax < 1<<20 {
 		ps.add("ingest.spool_max", "must be at least 1MiB; got %q", in.SpoolMax.String())
+	}
+	if in.MinUploadRate < 1 {
+		ps.add("ingest.min_upload_rate", "must be positive (bytes per second); got %q", in.MinUploadRate.String())
+	}
+	if in.UploadRateWindow < 100*time.Millisecond || in.UploadRateWindow > 5*time.Minute {
+		ps.add("ingest.upload_rate_window", "must be between 100ms and 5m; got %q", in.UploadRateWindow)
+	}
+	if in.MaxPlaylist < 1<<10 || in.MaxPlaylist > maxObject {
+		ps.add("ingest.max_playlist", "must be at least 1KiB and at most hls.max_object (%s); got %q", maxObject, in.MaxPlaylist.String())
 	}
 }

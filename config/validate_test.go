@@ -58,6 +58,34 @@ func TestValidate(t *testing.T) {
 			{"http.listen", `port must be a number in 0-65535; got ":http"`},
 		}},
 		{"advertise IPv6", func(c *Config) { c.HTTP.Advertise = "[2001:db8::1]:443" }, nil},
+		{"http limits off or derived", func(c *Config) { c.HTTP.MaxConnsPerIP, c.HTTP.MaxConns = 0, 0 }, nil},
+		{"http limits out of range", func(c *Config) {
+			c.HTTP.ReadTimeout = 0
+			c.HTTP.IdleTimeout = -time.Second
+			c.HTTP.MaxHeaderBytes = 100
+			c.HTTP.MaxConnsPerIP = -1
+			c.HTTP.MaxConns = -1
+			c.HTTP.RetryAfter = 1500 * time.Millisecond
+		}, Problems{
+			{"http.read_timeout", `must be positive; got "0s"`},
+			{"http.idle_timeout", `must be positive; got "-1s"`},
+			{"http.max_header_bytes", `must be between 1KiB and 1MiB; got "100"`},
+			{"http.max_conns_per_ip", `must not be negative (0 turns the cap off); got "-1"`},
+			{"http.max_conns", `must not be negative (0 derives it from the file descriptor limit); got "-1"`},
+			{"http.retry_after", `must be whole seconds between 1s and 1h; got "1.5s"`},
+		}},
+		{"header timeout over read timeout", func(c *Config) { c.HTTP.ReadHeaderTimeout = time.Minute }, Problems{
+			{"http.read_header_timeout", `must not exceed http.read_timeout (30s); got "1m0s"`},
+		}},
+		{"ingest limits out of range", func(c *Config) {
+			c.Ingest.MinUploadRate = 0
+			c.Ingest.UploadRateWindow = time.Hour
+			c.Ingest.MaxPlaylist = c.HLS.MaxObject + 1
+		}, Problems{
+			{"ingest.min_upload_rate", `must be positive (bytes per second); got "0"`},
+			{"ingest.upload_rate_window", `must be between 100ms and 5m; got "1h0m0s"`},
+			{"ingest.max_playlist", `must be at least 1KiB and at most hls.max_object (64MiB); got "67108865"`},
+		}},
 		{"advertise DNS name", func(c *Config) { c.HTTP.Advertise = "edge.example.com:443" }, nil},
 		{"advertise port 0", func(c *Config) { c.HTTP.Advertise = "edge.example.com:0" }, Problems{
 			{"http.advertise", `port must be a number in 1-65535; got "edge.example.com:0"`},

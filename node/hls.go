@@ -106,7 +106,7 @@ func (n *Node) startIngest() error {
 	}
 	n.spool = sp
 	n.ingest, err = ingest.Start(ingest.Config{
-		Keys:             n.cfg.Ingest.StreamKeys,
+		Limits:           ingestLimits(n.cfg),
 		Spool:            sp,
 		Origin:           n.origin,
 		Cache:            n.hlsCache,
@@ -120,6 +120,16 @@ func (n *Node) startIngest() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
+}
+
+// ingestLimits is what a config reload may change in the ingest service.
+func ingestLimits(cfg config.Config) ingest.Limits {
+	return ingest.Limits{
+		Keys:        cfg.Ingest.StreamKeys,
+		MinRate:     int64(cfg.Ingest.MinUploadRate),
+		RateWindow:  cfg.Ingest.UploadRateWindow,
+		MaxPlaylist: int64(cfg.Ingest.MaxPlaylist),
+	}
 }
 
 // OriginClientConfig is the origin client's config for the origin section

@@ -3,16 +3,50 @@ package node
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/tree"
+	"github.com/relaymesh/relaymesh/node/httplimit"
 	"github.com/relaymesh/relaymesh/regions"
 )
+
+// httpServer is the node's one HTTP server. Its deadlines fit the routes
+// of fans and operators, which send no or tiny bodies; the two long-lived
+// kinds of request get their own: ingest uploads must keep a minimum rate
+// instead (node/ingest, with http.ResponseController), and chat WebSockets
+// are exempt altogether, because net/http clears a connection's deadlines
+// when it is hijacked (the chat sets its own for pings). The listener
+// (httplimit) caps connections per client and per node.
+func (n *Node) httpServer() *http.Server {
+	h := n.cfg.HTTP
+	return &http.Server{
+		Handler:           httplimit.Nosniff(n.routes()),
+		ReadHeaderTimeout: h.ReadHeaderTimeout,
+		ReadTimeout:       h.ReadTimeout,
+		WriteTimeout:      h.WriteTimeout,
+		IdleTimeout:       h.IdleTimeout,
+		MaxHeaderBytes:    int(h.MaxHeaderBytes),
+		ConnState:         n.httpLn.ConnState,
+		ErrorLog:          slog.NewLogLogger(n.log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+}
+
+// connLimits are the listener's caps for the http section; a per-node cap
+// of 0 is derived from the file descriptor limit.
+func connLimits(h config.HTTP) httplimit.Limits {
+	l := httplimit.Limits{PerIP: h.MaxConnsPerIP, PerNode: h.MaxConns, RetryAfter: h.RetryAfter}
+	if l.PerNode == 0 {
+		l.PerNode = httplimit.DefaultPerNode()
+	}
+	return l
+}
 
 func (n *Node) routes() http.Handler {
 	mux := http.NewServeMux()

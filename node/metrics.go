@@ -64,6 +64,16 @@ var (
 		"HLS cache lookups by result.", []string{"result"}, nil)
 	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
 		"Pushed objects waiting in the ingest spool for the origin.", nil, nil)
+	descHTTPConns = prometheus.NewDesc("relaymesh_http_connections",
+		"HTTP connections open on this node, WebSockets included.", nil, nil)
+	descHTTPConnLimit = prometheus.NewDesc("relaymesh_http_connection_limit",
+		"The node's connection caps (scope per_node, and per_ip: 0 is off).", []string{"scope"}, nil)
+	descHTTPConnEvents = prometheus.NewDesc("relaymesh_http_connections_total",
+		"HTTP connections accepted, and refused with 503 at the per-IP or per-node cap.", []string{"result"}, nil)
+	descHTTPTimeouts = prometheus.NewDesc("relaymesh_http_timeouts_total",
+		"HTTP connections cut by a deadline: read (a request, its headers or body, stalled; slow uploads included) or idle (a keep-alive connection waited too long).", []string{"kind"}, nil)
+	descIngestEvents = prometheus.NewDesc("relaymesh_ingest_events_total",
+		"Refused or failed pushes: uploads cut below the minimum rate, bodies over their bound, bodies of .m3u8 that are not playlists, bodies that broke off, pushed segments not read back into the cache.", []string{"event"}, nil)
 	descLeafConns = prometheus.NewDesc("relaymesh_nats_leaf_connections",
 		"NATS leaf connections of this node's server (parent and children).", nil, nil)
 )
@@ -76,7 +86,7 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
 		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
 		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSOriginRefused, descHLSOriginInFlight,
-		descHLSCache, descSpool} {
+		descHLSCache, descSpool, descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
 		ch <- d
 	}
 }
@@ -139,6 +149,25 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		st := n.hlsCache.Stats()
 		for res, v := range map[string]uint64{"memory_hit": st.MemoryHits, "disk_hit": st.DiskHits, "miss": st.Misses} {
 			ch <- prometheus.MustNewConstMetric(descHLSCache, prometheus.CounterValue, float64(v), res)
+		}
+	}
+	if n.httpLn != nil {
+		s, lim := n.httpLn.Stats(), n.httpLn.Limits()
+		ch <- prometheus.MustNewConstMetric(descHTTPConns, prometheus.GaugeValue, float64(s.Open))
+		ch <- prometheus.MustNewConstMetric(descHTTPConnLimit, prometheus.GaugeValue, float64(lim.PerNode), "per_node")
+		ch <- prometheus.MustNewConstMetric(descHTTPConnLimit, prometheus.GaugeValue, float64(lim.PerIP), "per_ip")
+		for result, v := range map[string]uint64{"accepted": s.Accepted, "refused_per_ip": s.RefusedPerIP, "refused_per_node": s.RefusedPerNode} {
+			ch <- prometheus.MustNewConstMetric(descHTTPConnEvents, prometheus.CounterValue, float64(v), result)
+		}
+		for kind, v := range map[string]uint64{"read": s.ReadTimeouts, "idle": s.IdleTimeouts} {
+			ch <- prometheus.MustNewConstMetric(descHTTPTimeouts, prometheus.CounterValue, float64(v), kind)
+		}
+	}
+	if n.ingest != nil {
+		s := n.ingest.Stats()
+		for event, v := range map[string]uint64{"slow_upload_cut": s.SlowUploads, "too_large": s.TooLarge,
+			"bad_playlist": s.BadPlaylists, "read_failed": s.ReadFailures, "cache_put_failed": s.LocalCacheMisses} {
+			ch <- prometheus.MustNewConstMetric(descIngestEvents, prometheus.CounterValue, float64(v), event)
 		}
 	}
 	if n.spool != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/httplimit"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/node/natsd"
@@ -67,7 +68,7 @@ type Node struct {
 	announcing      announcers // playlist announcements being sent: playlists.go
 	cluster         *membership.Cluster
 	wanTable        *wan.Table
-	httpLn          net.Listener
+	httpLn          *httplimit.Listener
 	httpSrv         *http.Server
 	metrics         *metrics
 
@@ -202,9 +203,14 @@ func oneWay(from, to string) time.Duration {
 }
 
 func (n *Node) listenHTTP() error {
-	ln, err := net.Listen("tcp", n.cfg.HTTP.Listen)
+	raw, err := net.Listen("tcp", n.cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("node: http listen: %w", err)
+	}
+	ln, err := httplimit.NewListener(raw, connLimits(n.cfg.HTTP))
+	if err != nil {
+		_ = raw.Close()
+		return fmt.Errorf("node: %w", err)
 	}
 	n.httpLn = ln
 	n.httpAddr = n.cfg.HTTP.Advertise
@@ -258,11 +264,7 @@ func (n *Node) observeMember(m membership.Member) {
 }
 
 func (n *Node) serveHTTP() {
-	n.httpSrv = &http.Server{
-		Handler:           n.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(n.log.With("component", "http").Handler(), slog.LevelWarn),
-	}
+	n.httpSrv = n.httpServer()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -263,6 +263,9 @@ func TestHTTPBadInput(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.StatusCode, body, tc.want)
 		}
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff on errors too", tc.method, tc.path, got)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -65,36 +66,80 @@ func runNode(args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relaymesh node: %v\n", err)
 		return 1
 	}
-	return waitAndStop(stderr, sigs, func(ctx context.Context) error { return n.Shutdown(ctx) },
+	reload := func() { reloadConfig(stderr, *path, getenv, n) }
+	return waitAndStopReloading(stderr, sigs, reload, func(ctx context.Context) error { return n.Shutdown(ctx) },
 		cfg.Mesh.LeaveTimeout+cfg.HTTP.ShutdownTimeout+5*time.Second)
 }
 
-// notifySignals starts catching SIGINT and SIGTERM.
+// reloader is what SIGHUP reloads: the node (node.Node.Reload).
+type reloader interface {
+	Reload(config.Config) (needRestart []string, err error)
+}
+
+// reloadConfig re-reads and validates the config file (with the same
+// environment and flags as at start) and hands it to the node. An invalid
+// file changes nothing: every problem is printed and the running config
+// stays.
+func reloadConfig(stderr io.Writer, path string, getenv func(string) string, n reloader) {
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		var restart []string
+		if restart, err = n.Reload(*cfg); err == nil {
+			fmt.Fprintf(stderr, "relaymesh: SIGHUP: reloaded %s (stream keys and limits)\n", path)
+			if len(restart) > 0 {
+				fmt.Fprintf(stderr, "relaymesh: SIGHUP: changes to %s need a restart; not applied\n", strings.Join(restart, ", "))
+			}
+			return
+		}
+	}
+	fmt.Fprintf(stderr, "relaymesh: SIGHUP: config not reloaded, the running one stays: %v\n", err)
+}
+
+// notifySignals starts catching SIGINT, SIGTERM and SIGHUP.
 func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	return sigs
 }
 
-// waitAndStop blocks until SIGINT or SIGTERM arrives on sigs, then runs
-// stop with a deadline. A second signal exits at once.
+// waitAndStop is waitAndStopReloading with nothing to reload.
 func waitAndStop(stderr io.Writer, sigs chan os.Signal, stop func(context.Context) error, grace time.Duration) int {
+	return waitAndStopReloading(stderr, sigs, nil, stop, grace)
+}
+
+// waitAndStopReloading blocks until SIGINT or SIGTERM arrives on sigs,
+// then runs stop with a deadline; a second SIGINT or SIGTERM exits at once.
+// Each SIGHUP before that runs reload (if nil, it is only reported): a
+// SIGHUP must never kill the node, as the default action would.
+func waitAndStopReloading(stderr io.Writer, sigs chan os.Signal, reload func(), stop func(context.Context) error, grace time.Duration) int {
 	sig := <-sigs
+	for ; sig == syscall.SIGHUP; sig = <-sigs {
+		if reload == nil {
+			fmt.Fprintln(stderr, "relaymesh: SIGHUP received; nothing to reload here")
+			continue
+		}
+		reload()
+	}
 	fmt.Fprintf(stderr, "relaymesh: %s received, shutting down gracefully (again to force)\n", sig)
 
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- stop(ctx) }()
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			fmt.Fprintf(stderr, "relaymesh: shutdown: %v\n", err)
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(stderr, "relaymesh: shutdown: %v\n", err)
+				return 1
+			}
+			return 0
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				continue // too late to reload, and no reason to force
+			}
+			fmt.Fprintf(stderr, "relaymesh: %s received again, exiting now\n", sig)
 			return 1
 		}
-		return 0
-	case sig := <-sigs:
-		fmt.Fprintf(stderr, "relaymesh: %s received again, exiting now\n", sig)
-		return 1
 	}
 }

@@ -243,6 +243,7 @@ func (b *Base) NodeConfig(s Slot, i int, seeds []string) config.Config {
 	cfg.Node.DataDir = filepath.Join(b.dataDir, cfg.Node.Name)
 	cfg.HTTP.Listen = hostPort(o.Host, o.HTTPPort, i)
 	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	cfg.HTTP.MaxConnsPerIP = 0 // every local fan, player and bench client is 127.0.0.1
 	cfg.Mesh.Listen = hostPort(o.Host, o.MeshPort, i)
 	cfg.Mesh.Seeds = append([]string(nil), seeds...)
 	cfg.Mesh.WANEmulation = o.WAN

@@ -2,16 +2,20 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 	"github.com/relaymesh/relaymesh/origin/devs3"
 	"go.uber.org/goleak"
@@ -28,15 +32,32 @@ type fixture struct {
 	srv    *httptest.Server
 	sp     *spool.Spool
 	svc    *Service
+	cache  *cache.Cache
+	window time.Duration // upload rate window; default 5s
+	maxObj int64         // largest body; default 64 KiB
+}
+
+func (f *fixture) limits() Limits {
+	w := f.window
+	if w == 0 {
+		w = 5 * time.Second
+	}
+	return Limits{Keys: map[string]string{"live": key}, MinRate: 1000, RateWindow: w, MaxPlaylist: 2048}
 }
 
 func newFixture(t *testing.T, spoolDir string) *fixture {
+	t.Helper()
+	return newFixtureOf(t, &fixture{}, spoolDir)
+}
+
+// newFixtureOf starts f, with the limits already set in it.
+func newFixtureOf(t *testing.T, f *fixture, spoolDir string) *fixture {
 	t.Helper()
 	s3, err := devs3.Start("127.0.0.1:0", slog.New(slog.DiscardHandler), "media")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{addr: s3.Endpoint(), s3: s3}
+	f.addr, f.s3 = s3.Endpoint(), s3
 	t.Cleanup(func() { _ = f.s3.Close(context.Background()) })
 	f.client, err = origin.New(origin.Config{Endpoint: f.addr, Bucket: "media", AccessKey: "k", SecretKey: "s", Timeout: 300 * time.Millisecond})
 	if err != nil {
@@ -49,7 +70,10 @@ func newFixture(t *testing.T, spoolDir string) *fixture {
 func (f *fixture) start(t *testing.T, spoolDir string) {
 	t.Helper()
 	var err error
-	f.sp, err = spool.Open(spoolDir, spool.Config{RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	if f.maxObj == 0 {
+		f.maxObj = 1 << 16
+	}
+	f.sp, err = spool.Open(spoolDir, spool.Config{RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxObjectBytes: f.maxObj})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +81,9 @@ func (f *fixture) start(t *testing.T, spoolDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc, err = Start(Config{Keys: map[string]string{"live": key}, Spool: f.sp, Origin: f.client, Cache: c,
-		MaxObjectBytes: 1 << 16, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
+	f.cache = c
+	f.svc, err = Start(Config{Limits: f.limits(), Spool: f.sp, Origin: f.client, Cache: c,
+		MaxObjectBytes: f.maxObj, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -133,14 +158,19 @@ func TestBadPushesWriteNothing(t *testing.T) {
 		{"PUT", "/ingest/live/seg1%00.ts", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/evil.sh", key, "x", http.StatusBadRequest},
 		{"PUT", "/ingest/live/seg1.ts", key, strings.Repeat("x", 1<<16+1), http.StatusRequestEntityTooLarge},
+		{"PUT", "/ingest/live/index.m3u8", key, "#EXTM3U\n" + strings.Repeat("#", 2048), http.StatusRequestEntityTooLarge},
+		{"PUT", "/ingest/live/index.m3u8", key, "<html>not a playlist</html>", http.StatusBadRequest},
 		{"DELETE", "/ingest/live/seg1.ts", "", "", http.StatusUnauthorized},
 	} {
 		if code, body := f.push(t, tc.method, tc.path, tc.bearer, tc.body); code != tc.want {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, code, body, tc.want)
 		}
 	}
-	if st := f.sp.Stats(); st.Appended != 0 {
-		t.Fatalf("bad pushes appended %d ops to the spool", st.Appended)
+	if st := f.sp.Stats(); st.Appended != 0 || st.Bytes != 0 {
+		t.Fatalf("bad pushes appended %d ops to the spool (%d bytes)", st.Appended, st.Bytes)
+	}
+	if st := f.svc.Stats(); st.TooLarge != 2 || st.BadPlaylists != 1 {
+		t.Fatalf("stats %+v, want TooLarge 2, BadPlaylists 1", st)
 	}
 	if _, ok := f.originHas(t, "live/seg1.ts"); ok {
 		t.Fatal("a refused push reached the origin")
@@ -185,5 +215,119 @@ func TestOriginOutageLosesNothing(t *testing.T) {
 		if got, ok := f.originHas(t, k); !ok || got != "payload-"+k {
 			t.Errorf("origin has %s = %q %v", k, got, ok)
 		}
+	}
+}
+
+// A chunked upload (no Content-Length, what ffmpeg sends) is streamed to
+// the spool and still reaches the origin and this node's cache.
+func TestChunkedPushIsStreamed(t *testing.T) {
+	f := newFixture(t, t.TempDir())
+	pr, pw := io.Pipe()
+	go func() {
+		for i := range 10 {
+			_, _ = pw.Write([]byte(strings.Repeat(string(rune('a'+i)), 1000)))
+		}
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest("PUT", f.srv.URL+"/ingest/live/seg9.ts", pr)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("chunked PUT: %d", resp.StatusCode)
+	}
+	if got, ok := f.originHas(t, "live/seg9.ts"); !ok || len(got) != 10000 || got[9999] != 'j' {
+		t.Fatalf("origin has %d bytes, %v", len(got), ok)
+	}
+	if e, ok := f.cache.Get("live/seg9.ts"); !ok || len(e.Body) != 10000 {
+		t.Fatalf("cache has %d bytes, %v", len(e.Body), ok)
+	}
+}
+
+// A streamer that trickles its body is cut one rate window after its
+// last full window, answered 408, and nothing is spooled.
+func TestSlowUploadIsCut(t *testing.T) {
+	f := newFixtureOf(t, &fixture{window: 600 * time.Millisecond}, t.TempDir())
+
+	c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, "PUT /ingest/live/slow.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+key+
+		"\r\nContent-Length: 60000\r\n\r\nx"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a byte every 100 ms: 10 B/s against a minimum of 1000
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := c.Write([]byte("x")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, _ := io.ReadAll(c)
+	elapsed := time.Since(start)
+	if !strings.HasPrefix(string(resp), "HTTP/1.1 408") {
+		t.Fatalf("answer %q, want 408", resp)
+	}
+	if elapsed < f.window || elapsed > f.window+3*time.Second {
+		t.Fatalf("cut after %v, want within [%v, %v]", elapsed, f.window, f.window+3*time.Second)
+	}
+	if st := f.svc.Stats(); st.SlowUploads != 1 {
+		t.Fatalf("stats %+v, want SlowUploads 1", st)
+	}
+	if st := f.sp.Stats(); st.Appended != 0 || st.Bytes != 0 {
+		t.Fatalf("a cut upload left %+v in the spool", st)
+	}
+}
+
+// Stalled uploads do not pin their bodies in memory: six uploads that sent
+// 8 MiB each and stopped (issue 9 saw six stalled 60 MiB uploads hold
+// 380 MB) hold their bytes in the spool's temp files, not in the heap.
+func TestStalledUploadsHoldNoMemory(t *testing.T) {
+	f := newFixtureOf(t, &fixture{window: time.Minute, maxObj: 64 << 20}, t.TempDir())
+
+	const uploads, sent = 6, 8 << 20
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	chunk := make([]byte, 1<<20)
+	for i := range uploads {
+		c, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if _, err := fmt.Fprintf(c, "PUT /ingest/live/big%d.ts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", i, key, 60<<20); err != nil {
+			t.Fatal(err)
+		}
+		for range sent / len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nodetest.WaitFor(t, 30*time.Second, "the spool to hold what was sent", func() bool {
+		return f.sp.Stats().Bytes >= uploads*sent*9/10 // the rest may still be in socket buffers
+	})
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 16<<20 {
+		t.Fatalf("heap grew by %d MiB with %d MiB of stalled uploads in flight", grew>>20, uploads*sent>>20)
 	}
 }

@@ -1,8 +1,10 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -36,11 +38,23 @@ const (
 
 // Op is one streamer request to replay at the origin: a PUT of an object or
 // a DELETE of one (ffmpeg's HLS muxer with -method PUT sends both).
+//
+// Bodies are streams, never held whole in memory by the spool: Append
+// copies Body to disk as it arrives, and Run hands the apply func a reader
+// over the op's file.
 type Op struct {
 	Kind        Kind
 	Key         string // origin object key, "{stream}/{path}"
 	ContentType string // PUT only
-	Body        []byte // PUT only
+	// Body is read to EOF by Append (PUT only; nil is an empty body). In
+	// the op Run passes to apply it reads the recorded body from the start
+	// on every attempt.
+	Body io.Reader
+	// Size is the body's length: -1 when not known in advance (a chunked
+	// upload); Append then takes what Body yields, up to
+	// Config.MaxObjectBytes. A known Size that Body does not match fails the
+	// Append. Run always passes the recorded length.
+	Size int64
 
 	// Seq and Appended are set by the spool when it hands the op to the
 	// apply func of Run; Append ignores them.
@@ -50,7 +64,7 @@ type Op struct {
 
 // Put returns an op that stores body under key.
 func Put(key, contentType string, body []byte) Op {
-	return Op{Kind: KindPut, Key: key, ContentType: contentType, Body: body}
+	return Op{Kind: KindPut, Key: key, ContentType: contentType, Body: bytes.NewReader(body), Size: int64(len(body))}
 }
 
 // Delete returns an op that removes key.
@@ -59,7 +73,7 @@ func Delete(key string) Op {
 }
 
 func (op Op) String() string {
-	return fmt.Sprintf("%s %q (seq %d, %d bytes)", op.Kind, op.Key, op.Seq, len(op.Body))
+	return fmt.Sprintf("%s %q (seq %d, %d bytes)", op.Kind, op.Key, op.Seq, op.Size)
 }
 
 // ErrInvalidOp is returned by Append for an op that cannot be recorded.
@@ -70,8 +84,11 @@ var ErrInvalidOp = errors.New("spool: invalid op")
 func (op Op) validate() error {
 	switch op.Kind {
 	case KindPut:
+		if op.Size < -1 {
+			return fmt.Errorf("%w: PUT %q of size %d", ErrInvalidOp, op.Key, op.Size)
+		}
 	case KindDelete:
-		if op.ContentType != "" || len(op.Body) != 0 {
+		if op.ContentType != "" || op.Body != nil || op.Size != 0 {
 			return fmt.Errorf("%w: DELETE %q carries a body or content type", ErrInvalidOp, op.Key)
 		}
 	default:

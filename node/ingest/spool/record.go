@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +37,10 @@ import (
 //
 // A file whose length, checksums or sequence number do not match is corrupt.
 // Files are written as "*.tmp" and renamed into place only after an fsync, so
-// a crash leaves at worst a temp file behind, never a half-written op.
+// a crash leaves at worst a temp file behind, never a half-written op. The
+// body is streamed into the temp file as it arrives, behind a placeholder
+// header; the header (with the sequence number, assigned only once the body
+// is complete, so a slow upload never holds up the queue) is written last.
 const (
 	recordMagic   = "RMSP"
 	recordVersion = 1
@@ -67,75 +72,119 @@ func parseRecordName(name string) (uint64, bool) {
 	return seq, true
 }
 
-func recordLen(op Op) int64 {
-	return int64(fixedLen + len(op.Key) + len(op.ContentType) + 4 + len(op.Body))
+// headerLen is the length of op's record up to its body.
+func headerLen(op Op) int64 {
+	return int64(fixedLen + len(op.Key) + len(op.ContentType) + 4)
 }
 
-// encodeRecord lays op out as described above. op must be valid.
-func encodeRecord(op Op, seq uint64, appended time.Time) []byte {
-	b := make([]byte, 0, recordLen(op))
+// encodeHeader lays out op's record up to its body, as described above,
+// for a body of bodyLen bytes with checksum bodyCRC. op must be valid.
+func encodeHeader(op Op, bodyLen int64, bodyCRC uint32, seq uint64, appended time.Time) []byte {
+	b := make([]byte, 0, headerLen(op))
 	b = append(b, recordMagic...)
 	b = append(b, recordVersion, byte(op.Kind))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(op.Key)))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(op.ContentType)))
-	b = binary.BigEndian.AppendUint64(b, uint64(len(op.Body)))
+	b = binary.BigEndian.AppendUint64(b, uint64(bodyLen))
 	b = binary.BigEndian.AppendUint64(b, seq)
 	b = binary.BigEndian.AppendUint64(b, uint64(appended.UnixNano()))
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(op.Body, crcTable))
+	b = binary.BigEndian.AppendUint32(b, bodyCRC)
 	b = append(b, op.Key...)
 	b = append(b, op.ContentType...)
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
-	return append(b, op.Body...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
-// decodeRecord parses and verifies a whole record file. Every error wraps
-// errCorrupt.
-func decodeRecord(b []byte, seq uint64) (Op, error) {
+// decodeRecord parses and verifies the record of seq in r, size bytes
+// long. The body is checked by streaming it through its checksum, never
+// held in memory; the op returned reads it from r (Body an
+// *io.SectionReader). Every error wraps errCorrupt, except read errors of r.
+func decodeRecord(r io.ReaderAt, size int64, seq uint64) (Op, error) {
 	bad := func(format string, args ...any) (Op, error) {
 		return Op{}, fmt.Errorf("%w: seq %d: %s", errCorrupt, seq, fmt.Sprintf(format, args...))
 	}
-	if len(b) < fixedLen+4 {
-		return bad("%d bytes, shorter than a header", len(b))
+	if size < fixedLen+4 {
+		return bad("%d bytes, shorter than a header", size)
 	}
-	if string(b[0:4]) != recordMagic {
-		return bad("bad magic %q", b[0:4])
+	fixed := make([]byte, fixedLen)
+	if _, err := r.ReadAt(fixed, 0); err != nil {
+		return Op{}, fmt.Errorf("spool: seq %d: %w", seq, err)
 	}
-	if b[4] != recordVersion {
-		return bad("unknown format version %d", b[4])
+	if string(fixed[0:4]) != recordMagic {
+		return bad("bad magic %q", fixed[0:4])
 	}
-	kind := Kind(b[5])
-	keyLen := int(binary.BigEndian.Uint16(b[6:8]))
-	ctLen := int(binary.BigEndian.Uint16(b[8:10]))
-	bodyLen := binary.BigEndian.Uint64(b[10:18])
+	if fixed[4] != recordVersion {
+		return bad("unknown format version %d", fixed[4])
+	}
+	kind := Kind(fixed[5])
+	keyLen := int64(binary.BigEndian.Uint16(fixed[6:8]))
+	ctLen := int64(binary.BigEndian.Uint16(fixed[8:10]))
+	bodyLen := binary.BigEndian.Uint64(fixed[10:18])
 	hdrEnd := fixedLen + keyLen + ctLen
-	if len(b) < hdrEnd+4 {
+	if size < hdrEnd+4 {
 		return bad("truncated header")
 	}
-	if got, want := crc32.Checksum(b[:hdrEnd], crcTable), binary.BigEndian.Uint32(b[hdrEnd:hdrEnd+4]); got != want {
+	hdr := make([]byte, hdrEnd+4)
+	if _, err := r.ReadAt(hdr, 0); err != nil {
+		return Op{}, fmt.Errorf("spool: seq %d: %w", seq, err)
+	}
+	if got, want := crc32.Checksum(hdr[:hdrEnd], crcTable), binary.BigEndian.Uint32(hdr[hdrEnd:]); got != want {
 		return bad("header checksum %08x, want %08x", got, want)
 	}
-	body := b[hdrEnd+4:]
-	if uint64(len(body)) != bodyLen {
-		return bad("body of %d bytes, header says %d", len(body), bodyLen)
+	if uint64(size-hdrEnd-4) != bodyLen {
+		return bad("body of %d bytes, header says %d", size-hdrEnd-4, bodyLen)
 	}
-	if got, want := crc32.Checksum(body, crcTable), binary.BigEndian.Uint32(b[34:38]); got != want {
+	body := io.NewSectionReader(r, hdrEnd+4, int64(bodyLen))
+	h := crc32.New(crcTable)
+	if _, err := io.Copy(h, body); err != nil {
+		return Op{}, fmt.Errorf("spool: seq %d: %w", seq, err)
+	}
+	if got, want := h.Sum32(), binary.BigEndian.Uint32(fixed[34:38]); got != want {
 		return bad("body checksum %08x, want %08x", got, want)
 	}
-	if s := binary.BigEndian.Uint64(b[18:26]); s != seq {
+	if s := binary.BigEndian.Uint64(fixed[18:26]); s != seq {
 		return bad("header says seq %d", s)
 	}
 	op := Op{
 		Kind:        kind,
-		Key:         string(b[fixedLen : fixedLen+keyLen]),
-		ContentType: string(b[fixedLen+keyLen : hdrEnd]),
+		Key:         string(hdr[fixedLen : fixedLen+keyLen]),
+		ContentType: string(hdr[fixedLen+keyLen : hdrEnd]),
 		Seq:         seq,
-		Appended:    time.Unix(0, int64(binary.BigEndian.Uint64(b[26:34]))),
+		Appended:    time.Unix(0, int64(binary.BigEndian.Uint64(fixed[26:34]))),
 	}
-	if len(body) > 0 {
-		op.Body = body
+	if kind == KindPut {
+		op.Body, op.Size = io.NewSectionReader(r, hdrEnd+4, int64(bodyLen)), int64(bodyLen)
+	} else if bodyLen != 0 {
+		return bad("%s with a body", kind)
 	}
 	if err := op.validate(); err != nil {
 		return bad("%v", err)
 	}
 	return op, nil
+}
+
+// readRecordFile opens the op file at path and verifies it as the record of
+// seq. On success the op's Body reads from the returned file, which the
+// caller closes; on error the file is closed and nil. A missing file is
+// corrupt: someone removed it behind the spool's back, and it can never be
+// applied.
+func readRecordFile(path string, seq uint64) (op Op, size int64, f *os.File, err error) {
+	f, err = os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Op{}, 0, nil, fmt.Errorf("%w: seq %d: file is gone", errCorrupt, seq)
+	}
+	if err != nil {
+		return Op{}, 0, nil, fmt.Errorf("spool: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close() // read-only; the error is reported
+			f = nil
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return Op{}, 0, nil, fmt.Errorf("spool: %w", err)
+	}
+	op, err = decodeRecord(f, fi.Size(), seq)
+	return op, fi.Size(), f, err
 }

@@ -1,11 +1,23 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
 )
+
+// encodeRecord lays out a whole record, as Append writes it.
+func encodeRecord(op Op, seq uint64, appended time.Time) []byte {
+	body := []byte(bodyString(op))
+	return append(encodeHeader(op, int64(len(body)), crc32.Checksum(body, crcTable), seq, appended), body...)
+}
+
+func decodeBytes(b []byte, seq uint64) (Op, error) {
+	return decodeRecord(bytes.NewReader(b), int64(len(b)), seq)
+}
 
 func TestRecordRoundTrip(t *testing.T) {
 	at := time.Unix(1700000000, 123456789)
@@ -16,15 +28,15 @@ func TestRecordRoundTrip(t *testing.T) {
 		Put(strings.Repeat("k", MaxKeyLen), strings.Repeat("c", MaxContentTypeLen), []byte{0, 1, 2}),
 	} {
 		b := encodeRecord(op, 42, at)
-		if int64(len(b)) != recordLen(op) {
-			t.Fatalf("%v: encoded %d bytes, recordLen says %d", op, len(b), recordLen(op))
+		if int64(len(b)) != headerLen(op)+op.Size {
+			t.Fatalf("%v: encoded %d bytes, headerLen says %d", op, len(b), headerLen(op))
 		}
-		got, err := decodeRecord(b, 42)
+		got, err := decodeBytes(b, 42)
 		if err != nil {
 			t.Fatalf("%v: %v", op, err)
 		}
 		if got.Kind != op.Kind || got.Key != op.Key || got.ContentType != op.ContentType ||
-			string(got.Body) != string(op.Body) || got.Seq != 42 || !got.Appended.Equal(at) {
+			bodyString(got) != bodyString(op) || got.Seq != 42 || !got.Appended.Equal(at) {
 			t.Fatalf("round trip: got %+v, want %+v", got, op)
 		}
 	}
@@ -35,7 +47,7 @@ func TestRecordCorruption(t *testing.T) {
 	good := encodeRecord(op, 7, time.Now())
 	// Every truncation and every single flipped bit is caught.
 	for n := 0; n < len(good); n++ {
-		if _, err := decodeRecord(good[:n], 7); !errors.Is(err, errCorrupt) {
+		if _, err := decodeBytes(good[:n], 7); !errors.Is(err, errCorrupt) {
 			t.Fatalf("truncated to %d bytes: err %v, want errCorrupt", n, err)
 		}
 	}
@@ -43,15 +55,15 @@ func TestRecordCorruption(t *testing.T) {
 		for bit := range 8 {
 			b := append([]byte(nil), good...)
 			b[i] ^= 1 << bit
-			if _, err := decodeRecord(b, 7); !errors.Is(err, errCorrupt) {
+			if _, err := decodeBytes(b, 7); !errors.Is(err, errCorrupt) {
 				t.Fatalf("bit %d of byte %d flipped: err %v, want errCorrupt", bit, i, err)
 			}
 		}
 	}
-	if _, err := decodeRecord(append(good, 0), 7); !errors.Is(err, errCorrupt) {
+	if _, err := decodeBytes(append(good, 0), 7); !errors.Is(err, errCorrupt) {
 		t.Fatalf("trailing byte: err %v, want errCorrupt", err)
 	}
-	if _, err := decodeRecord(good, 8); !errors.Is(err, errCorrupt) {
+	if _, err := decodeBytes(good, 8); !errors.Is(err, errCorrupt) {
 		t.Fatalf("file renamed to another seq: err %v, want errCorrupt", err)
 	}
 }

@@ -3,7 +3,7 @@ package spool
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -62,7 +62,7 @@ func (s *Spool) Run(ctx context.Context, apply ApplyFunc) error {
 		if err != nil {
 			return s.runErr(parent)
 		}
-		op, err := s.load(ctx, e)
+		op, f, err := s.load(ctx, e)
 		if errors.Is(err, errCorrupt) {
 			s.log.Error("dropping corrupt spool file", "seq", e.seq, "err", err)
 			if err := s.remove(ctx, e, false); err != nil {
@@ -73,7 +73,9 @@ func (s *Spool) Run(ctx context.Context, apply ApplyFunc) error {
 		if err != nil {
 			return s.runErr(parent)
 		}
-		if err := s.applyWithRetry(ctx, apply, op); err != nil {
+		err = s.applyWithRetry(ctx, apply, op)
+		_ = f.Close() // read-only; nothing to report
+		if err != nil {
 			return s.runErr(parent)
 		}
 		// Applied: remove the file even if ctx ended meanwhile, or the op
@@ -112,28 +114,31 @@ func (s *Spool) waitHead(ctx context.Context) (*entry, error) {
 	}
 }
 
-// load reads and verifies e's file, retrying read errors other than
-// corruption (a disk that is briefly unreadable must not lose the op).
-func (s *Spool) load(ctx context.Context, e *entry) (Op, error) {
+// load opens and verifies e's file, retrying read errors other than
+// corruption (a disk that is briefly unreadable must not lose the op). The
+// op's Body reads from the returned file, which the caller closes.
+func (s *Spool) load(ctx context.Context, e *entry) (Op, *os.File, error) {
 	path := filepath.Join(s.dir, recordName(e.seq))
 	for attempt := 0; ; attempt++ {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			return decodeRecord(b, e.seq)
-		}
-		if errors.Is(err, os.ErrNotExist) {
-			// Someone removed it behind our back: it can never be applied.
-			return Op{}, fmt.Errorf("%w: seq %d: file is gone", errCorrupt, e.seq)
+		op, _, f, err := readRecordFile(path, e.seq)
+		if err == nil || errors.Is(err, errCorrupt) {
+			return op, f, err
 		}
 		s.log.Warn("reading spool file", "seq", e.seq, "attempt", attempt+1, "err", err)
 		if err := s.sleep(ctx, attempt); err != nil {
-			return Op{}, err
+			return Op{}, nil, err
 		}
 	}
 }
 
 func (s *Spool) applyWithRetry(ctx context.Context, apply ApplyFunc, op Op) error {
+	body, _ := op.Body.(io.Seeker)
 	for attempt := 0; ; attempt++ {
+		if body != nil {
+			if _, err := body.Seek(0, io.SeekStart); err != nil {
+				return err // a SectionReader over the file cannot fail to seek to 0
+			}
+		}
 		err := apply(ctx, op)
 		if err == nil {
 			return nil

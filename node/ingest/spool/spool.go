@@ -1,9 +1,10 @@
 // Package spool is the durable, ordered queue between a streamer's ingest
 // requests and the origin.
 //
-// The ingest handler writes through to the origin; when the origin cannot
-// take an object it appends the request to the spool instead and acknowledges
-// the streamer as soon as Append returns, because by then the op is on disk.
+// The ingest handler appends every request to the spool, its body streamed
+// straight to disk, and may acknowledge the streamer as soon as Append
+// returns, because by then the op is on disk; it then waits a little for Run
+// to have applied it, to tell "written through" from "spooled".
 // Run replays the ops at the origin strictly in the order they were appended,
 // one at a time, retrying each until it succeeds: an HLS playlist must not
 // reach the origin before the segments it lists, and a DELETE must not
@@ -25,8 +26,12 @@ package spool
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,6 +50,10 @@ var (
 	// ErrTooLarge is returned by Append for a body larger than
 	// Config.MaxObjectBytes. The ingest layer answers 413.
 	ErrTooLarge = errors.New("spool: object too large")
+	// ErrReadBody wraps the error of an op's Body that Append could not
+	// read to its end (the client went away, or was too slow). Nothing is
+	// recorded.
+	ErrReadBody = errors.New("spool: reading the body")
 )
 
 // Config tunes a Spool. Zero fields take the defaults of DefaultConfig.
@@ -58,8 +67,8 @@ type Config struct {
 	MaxBytes int64
 
 	// MaxObjectBytes bounds one op's body. HLS segments of a few seconds
-	// are a few MB; a body is held in memory while it is appended and while
-	// it is applied.
+	// are a few MB. Bodies are streamed to disk and from it, never held in
+	// memory whole, so the bound is about disk, not RAM.
 	MaxObjectBytes int64
 
 	// RetryMin is the delay before the first retry of a failed apply. Each
@@ -173,7 +182,8 @@ type Spool struct {
 // rebuilds the queue from the op files in it. Temp files of interrupted
 // appends are removed; op files that fail their checks (truncated, bad
 // checksum) are removed and counted in Stats.Corrupt, never applied. Every
-// op file is read in full, so Open takes time in proportion to the backlog.
+// op file is read in full (streamed through its checksums), so Open takes
+// time in proportion to the backlog.
 // Sequence numbers resume after the highest one found: they order the ops
 // on disk and are not kept once the spool has drained, so an empty spool
 // numbers from 1 again. Nothing outside the spool may rely on them across
@@ -214,11 +224,13 @@ func Open(dir string, cfg Config) (*Spool, error) {
 		if !ok || !de.Type().IsRegular() {
 			continue // not ours: leave it alone
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
+		op, size, f, err := readRecordFile(path, seq)
+		if f != nil {
+			_ = f.Close() // read-only; nothing to report
 		}
-		op, err := decodeRecord(b, seq)
+		if err != nil && !errors.Is(err, errCorrupt) {
+			return nil, err
+		}
 		if err != nil {
 			s.log.Error("dropping corrupt spool file", "file", name, "err", err)
 			if err := os.Remove(path); err != nil {
@@ -228,8 +240,8 @@ func Open(dir string, cfg Config) (*Spool, error) {
 			removed = true
 			continue
 		}
-		s.q = append(s.q, &entry{seq: seq, size: int64(len(b)), appended: op.Appended, state: ready})
-		s.bytes += int64(len(b))
+		s.q = append(s.q, &entry{seq: seq, size: size, appended: op.Appended, state: ready})
+		s.bytes += size
 	}
 	if removed {
 		if err := syncDir(dir); err != nil {
@@ -260,42 +272,103 @@ func (s *Spool) Dir() string { return s.dir }
 // once the op's file and its directory entry are on disk, so the caller may
 // acknowledge the streamer. Ops are applied in the order of their sequence
 // numbers; of two Appends, the one that was called after the other returned
-// gets the higher one. op.Body is not retained.
+// gets the higher one. The sequence number is assigned once the body has
+// been read, so an upload that trickles in does not hold up the ops
+// appended meanwhile. op.Body is read to EOF (or to the first error) and
+// not retained; the bytes it yields count against Config.MaxBytes as they
+// arrive.
 //
 // Append fails without recording anything with ErrInvalidOp, ErrTooLarge,
-// ErrFull, ErrClosed, or an I/O error.
+// ErrFull, ErrClosed, ErrReadBody (wrapping op.Body's error), or an I/O
+// error.
 func (s *Spool) Append(op Op) (uint64, error) {
-	if err := op.validate(); err != nil {
-		return 0, err
-	}
-	size := recordLen(op)
-	now := time.Now()
+	seq, _, err := s.append(op, false)
+	return seq, err
+}
 
+// AppendOpen is Append that also returns the body as recorded, readable
+// until the caller closes it even after Run has applied the op and removed
+// its file: ingest reads a pushed segment back into its cache from here
+// instead of holding it in memory while it arrives. Nil for a DELETE.
+func (s *Spool) AppendOpen(op Op) (uint64, *Body, error) {
+	return s.append(op, true)
+}
+
+// Body is a recorded op's body, open for reading; see AppendOpen.
+type Body struct {
+	*io.SectionReader
+	f *os.File
+}
+
+// Close releases the file.
+func (b *Body) Close() error { return b.f.Close() }
+
+func (s *Spool) append(op Op, open bool) (uint64, *Body, error) {
+	if err := op.validate(); err != nil {
+		return 0, nil, err
+	}
+	hdrLen := headerLen(op)
+	if err := s.reserve(op, hdrLen+max(op.Size, 0), op.Size); err != nil {
+		return 0, nil, err
+	}
+	defer s.appends.Done()
+	reserved := hdrLen + max(op.Size, 0)
+	release := func() {
+		s.mu.Lock()
+		s.bytes -= reserved
+		s.broadcastLocked()
+		s.mu.Unlock()
+	}
+
+	f, err := os.CreateTemp(s.dir, "append-*"+tmpSuffix)
+	if err != nil {
+		release()
+		return 0, nil, fmt.Errorf("spool: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) (uint64, *Body, error) {
+		_ = f.Close() // may already be closed; the error is reported
+		_ = os.Remove(tmp)
+		release()
+		return 0, nil, err
+	}
+	// The body goes behind a placeholder header, straight from the reader.
+	w := &bodyWriter{s: s, f: f, off: hdrLen, crc: crc32.New(crcTable), reserved: &reserved, declared: op.Size}
+	if op.Body != nil {
+		if _, err := io.Copy(w, io.LimitReader(op.Body, s.cfg.MaxObjectBytes+1)); err != nil {
+			if !errors.Is(err, ErrFull) && !errors.Is(err, errWrite) {
+				err = fmt.Errorf("%w of %s %q: %w", ErrReadBody, op.Kind, op.Key, err)
+			}
+			return fail(err)
+		}
+	}
+	switch {
+	case w.n > s.cfg.MaxObjectBytes:
+		s.countRejected()
+		return fail(fmt.Errorf("%w: %s %q has more than %d bytes", ErrTooLarge, op.Kind, op.Key, s.cfg.MaxObjectBytes))
+	case op.Size >= 0 && w.n != op.Size:
+		return fail(fmt.Errorf("%w: %s %q has %d bytes, declared %d", ErrInvalidOp, op.Kind, op.Key, w.n, op.Size))
+	}
+	if err := f.Sync(); err != nil { // the body, before it takes a place in the queue
+		return fail(fmt.Errorf("spool: %w", err))
+	}
+
+	// The body is on disk: take the next place in the queue, then write
+	// the header that names it. Run waits for this entry, so from here on
+	// the work is short and local.
+	now := time.Now()
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return 0, ErrClosed
-	}
-	if int64(len(op.Body)) > s.cfg.MaxObjectBytes {
-		s.stats.Rejected++
-		s.mu.Unlock()
-		return 0, fmt.Errorf("%w: %s %q has %d bytes, max %d", ErrTooLarge, op.Kind, op.Key, len(op.Body), s.cfg.MaxObjectBytes)
-	}
-	if s.bytes+size > s.cfg.MaxBytes {
-		s.stats.Rejected++
-		used := s.bytes
-		s.mu.Unlock()
-		return 0, fmt.Errorf("%w: %s %q needs %d bytes, %d of %d in use", ErrFull, op.Kind, op.Key, size, used, s.cfg.MaxBytes)
-	}
-	e := &entry{seq: s.next, size: size, appended: now, state: writing}
+	e := &entry{seq: s.next, size: hdrLen + w.n, appended: now, state: writing}
 	s.next++
 	s.q = append(s.q, e)
-	s.bytes += size
-	s.appends.Add(1) // under mu with closed false, so Close waits for us
+	s.bytes += e.size - reserved // settle the reservation to the real size
+	reserved = 0
 	s.mu.Unlock()
-	defer s.appends.Done()
 
-	err := s.writeRecord(e.seq, encodeRecord(op, e.seq, now))
+	body, err := s.finishRecord(f, tmp, encodeHeader(op, w.n, w.crc.Sum32(), e.seq, now), open && op.Kind == KindPut)
+	if body != nil {
+		body.SectionReader = io.NewSectionReader(body.f, hdrLen, w.n)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,52 +376,129 @@ func (s *Spool) Append(op Op) (uint64, error) {
 		if i := slices.Index(s.q, e); i >= 0 {
 			s.q = slices.Delete(s.q, i, i+1)
 		}
-		s.bytes -= size
+		s.bytes -= e.size
 		s.broadcastLocked()
-		return 0, err
+		return 0, nil, fmt.Errorf("spool: writing seq %d: %w", e.seq, err)
 	}
 	e.state = ready
 	s.stats.Appended++
 	s.broadcastLocked()
-	return e.seq, nil
+	return e.seq, body, nil
 }
 
-// writeRecord writes b as the file of seq: temp file, fsync, rename, fsync
-// of the directory. On error nothing is left behind.
-func (s *Spool) writeRecord(seq uint64, b []byte) (err error) {
-	name := recordName(seq)
-	f, err := os.CreateTemp(s.dir, name+"-*"+tmpSuffix)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+// reserve checks the bounds that can be checked before the body is read
+// and reserves n bytes of the spool for the append. On success the caller
+// owns one s.appends count, which Close waits for.
+func (s *Spool) reserve(op Op, n, declared int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case declared > s.cfg.MaxObjectBytes:
+		s.stats.Rejected++
+		return fmt.Errorf("%w: %s %q has %d bytes, max %d", ErrTooLarge, op.Kind, op.Key, declared, s.cfg.MaxObjectBytes)
+	case s.bytes+n > s.cfg.MaxBytes:
+		s.stats.Rejected++
+		return fmt.Errorf("%w: %s %q needs %d bytes, %d of %d in use", ErrFull, op.Kind, op.Key, n, s.bytes, s.cfg.MaxBytes)
 	}
-	tmp := f.Name()
+	s.bytes += n
+	s.appends.Add(1) // under mu with closed false, so Close waits for us
+	return nil
+}
+
+func (s *Spool) countRejected() {
+	s.mu.Lock()
+	s.stats.Rejected++
+	s.mu.Unlock()
+}
+
+// errWrite marks a failed write to the temp file, as opposed to a failed
+// read of the body.
+var errWrite = errors.New("spool: write")
+
+// bodyWriter writes a streamed body into the temp file behind its header,
+// computing the checksum as it goes. Bytes beyond the declared size (or all
+// of them, for an unknown size) are reserved against Config.MaxBytes as
+// they arrive, so uploads in progress cannot fill the disk past the bound.
+type bodyWriter struct {
+	s        *Spool
+	f        *os.File
+	off      int64
+	crc      hash.Hash32
+	reserved *int64
+	declared int64
+	n        int64
+}
+
+func (w *bodyWriter) Write(p []byte) (int, error) {
+	if extra := w.n + int64(len(p)) - max(w.declared, 0); extra > 0 {
+		if err := w.s.grow(min(extra, int64(len(p)))); err != nil {
+			return 0, err
+		}
+		*w.reserved += min(extra, int64(len(p)))
+	}
+	n, err := w.f.WriteAt(p, w.off+w.n)
+	w.crc.Write(p[:n])
+	w.n += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return n, nil
+}
+
+// grow reserves n more bytes for an append in progress.
+func (s *Spool) grow(n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes+n > s.cfg.MaxBytes {
+		s.stats.Rejected++
+		return fmt.Errorf("%w: %d of %d bytes in use", ErrFull, s.bytes, s.cfg.MaxBytes)
+	}
+	s.bytes += n
+	return nil
+}
+
+// finishRecord writes the header at the start of the temp file, fsyncs it,
+// renames it into place and fsyncs the directory. With open, it returns the
+// file reopened for reading (before the op can be applied and removed). On
+// error nothing is left behind.
+func (s *Spool) finishRecord(f *os.File, tmp string, hdr []byte, open bool) (body *Body, err error) {
 	defer func() {
 		if err != nil {
 			_ = f.Close() // may already be closed; the error is reported
 			_ = os.Remove(tmp)
-			err = fmt.Errorf("spool: writing seq %d: %w", seq, err)
 		}
 	}()
-	if _, err := f.Write(b); err != nil {
-		return err
+	if _, err := f.WriteAt(hdr, 0); err != nil {
+		return nil, err
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	final := filepath.Join(s.dir, name)
+	seq := binary.BigEndian.Uint64(hdr[18:26])
+	final := filepath.Join(s.dir, recordName(seq))
 	if err := os.Rename(tmp, final); err != nil {
-		return err
+		return nil, err
 	}
 	if err := syncDir(s.dir); err != nil {
 		// The rename may or may not survive a crash. Undo it: an op the
 		// streamer was told failed must not be replayed later.
 		_ = os.Remove(final)
-		return err
+		return nil, err
 	}
-	return nil
+	if !open {
+		return nil, nil
+	}
+	rf, err := os.Open(final)
+	if err != nil {
+		_ = os.Remove(final)
+		return nil, err
+	}
+	return &Body{f: rf}, nil
 }
 
 func syncDir(dir string) error {

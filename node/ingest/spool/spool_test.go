@@ -1,9 +1,11 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,11 +69,18 @@ func (o *fakeOrigin) apply(ctx context.Context, op Op) error {
 	}
 	switch op.Kind {
 	case KindPut:
-		o.objects[op.Key] = string(op.Body)
+		b, err := io.ReadAll(op.Body)
+		if err != nil {
+			return err
+		}
+		if int64(len(b)) != op.Size {
+			return fmt.Errorf("body of %d bytes, size says %d", len(b), op.Size)
+		}
+		o.objects[op.Key] = string(b)
+		op.Body = bytes.NewReader(b) // the file is closed after apply
 	case KindDelete:
 		delete(o.objects, op.Key)
 	}
-	op.Body = slices.Clone(op.Body)
 	o.applied = append(o.applied, op)
 	return nil
 }
@@ -162,7 +171,7 @@ func sameOps(t *testing.T, got, want []Op) {
 	}
 	for i := range want {
 		if got[i].Kind != want[i].Kind || got[i].Key != want[i].Key ||
-			got[i].ContentType != want[i].ContentType || string(got[i].Body) != string(want[i].Body) {
+			got[i].ContentType != want[i].ContentType || bodyString(got[i]) != bodyString(want[i]) {
 			t.Fatalf("op %d: origin got %v, want %v", i, got[i], want[i])
 		}
 		if i > 0 && got[i].Seq <= got[i-1].Seq {
@@ -176,12 +185,28 @@ func finalState(ops []Op) map[string]string {
 	m := map[string]string{}
 	for _, op := range ops {
 		if op.Kind == KindPut {
-			m[op.Key] = string(op.Body)
+			m[op.Key] = bodyString(op)
 		} else {
 			delete(m, op.Key)
 		}
 	}
 	return m
+}
+
+// bodyString reads op's body from the start; test bodies are seekable.
+func bodyString(op Op) string {
+	if op.Body == nil {
+		return ""
+	}
+	r := op.Body.(io.ReadSeeker)
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		panic(err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func opFiles(t *testing.T, dir string) []string {
@@ -426,17 +451,18 @@ func TestRunDropsFileCorruptedAfterOpen(t *testing.T) {
 
 func TestBounds(t *testing.T) {
 	dir := t.TempDir()
-	op := Put("s/seg.ts", "video/mp2t", make([]byte, 100))
+	seg := func() Op { return Put("s/seg.ts", "video/mp2t", make([]byte, 100)) }
+	op := seg()
 	cfg := testConfig()
 	cfg.MaxObjectBytes = 100
-	cfg.MaxBytes = 3 * recordLen(op)
+	cfg.MaxBytes = 3 * (headerLen(op) + op.Size)
 	s := openT(t, dir, cfg)
 
 	if _, err := s.Append(Put("s/big.ts", "video/mp2t", make([]byte, 101))); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("oversized body: %v, want ErrTooLarge", err)
 	}
-	appendAll(t, s, []Op{op, op, op})
-	if _, err := s.Append(op); !errors.Is(err, ErrFull) {
+	appendAll(t, s, []Op{seg(), seg(), seg()})
+	if _, err := s.Append(seg()); !errors.Is(err, ErrFull) {
 		t.Fatalf("append past MaxBytes: %v, want ErrFull", err)
 	}
 	if _, err := s.Append(Delete("s/x")); !errors.Is(err, ErrFull) {
@@ -449,7 +475,7 @@ func TestBounds(t *testing.T) {
 	// Draining makes room again.
 	startRun(t, s, (&fakeOrigin{}).apply)
 	flush(t, s)
-	if _, err := s.Append(op); err != nil {
+	if _, err := s.Append(seg()); err != nil {
 		t.Fatalf("append after drain: %v", err)
 	}
 }
@@ -461,7 +487,8 @@ func TestInvalidOps(t *testing.T) {
 		Put("", "", []byte("x")),
 		Put(strings.Repeat("k", MaxKeyLen+1), "", nil),
 		Put("k", strings.Repeat("c", MaxContentTypeLen+1), nil),
-		{Kind: KindDelete, Key: "k", Body: []byte("x")},
+		{Kind: KindDelete, Key: "k", Body: strings.NewReader("x"), Size: 1},
+		{Kind: KindPut, Key: "k", Size: -2},
 		{Kind: 9, Key: "k"},
 	} {
 		if _, err := s.Append(op); !errors.Is(err, ErrInvalidOp) {
