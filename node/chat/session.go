@@ -72,7 +72,7 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 		buffered, _ = rw.Reader.Peek(n)
 		buffered = append([]byte(nil), buffered...)
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := nc.(interface{ SetWriteBuffer(int) error }); ok { // *net.TCPConn, or the node's limited listener's conn
 		_ = tc.SetWriteBuffer(fanSocketBuffer)
 	}
 	_ = nc.SetDeadline(time.Time{}) // the HTTP server's deadlines do not apply to a fan
