@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -27,7 +28,8 @@ type transport struct {
 	cancel context.CancelFunc
 	done   <-chan struct{}
 
-	dropped atomic.Uint64 // packets dropped because memberlist lagged
+	dropped  atomic.Uint64 // packets dropped because memberlist lagged
+	misnamed atomic.Uint64 // gossip refused for a name its certificate does not give
 }
 
 var _ memberlist.NodeAwareTransport = (*transport)(nil)
@@ -86,7 +88,26 @@ func (t *transport) WriteToAddress(b []byte, addr memberlist.Address) (time.Time
 		// sends afterwards is dropped quietly instead of logged as an error.
 		return time.Now(), nil
 	}
+	if !t.named(addr) {
+		return time.Now(), nil // lost, as far as memberlist can tell
+	}
 	return time.Now(), t.ep.SendDatagram(addr.Addr, link.KindGossip, b)
+}
+
+// named reports whether what memberlist sends to addr.Name may go to
+// addr.Addr: the peer there, if this node is connected to it, must hold a
+// certificate for that name (names.go). Addresses without a name (seeds)
+// and peers not yet connected pass; the first packet connects.
+func (t *transport) named(addr memberlist.Address) bool {
+	if addr.Name == "" {
+		return true
+	}
+	cert, ok := t.ep.PeerNameAt(addr.Addr)
+	if ok && cert != addr.Name {
+		t.misnamed.Add(1)
+		return false
+	}
+	return true
 }
 
 func (t *transport) PacketCh() <-chan *memberlist.Packet { return t.packets }
@@ -102,6 +123,11 @@ func (t *transport) DialAddressTimeout(addr memberlist.Address, timeout time.Dur
 	s, err := t.ep.OpenStream(ctx, addr.Addr, link.KindGossip)
 	if err != nil {
 		return nil, err
+	}
+	if addr.Name != "" && s.PeerName() != addr.Name {
+		t.misnamed.Add(1)
+		s.Abort()
+		return nil, fmt.Errorf("membership: %s presents a certificate for %q, not %q", addr.Addr, s.PeerName(), addr.Name)
 	}
 	return s, nil
 }
