@@ -58,8 +58,9 @@ type Config struct {
 	// spliced to.
 	Hub    Hub
 	Logger *slog.Logger
-	// DialTimeout bounds opening a stream to the parent or dialling the
-	// local listener. Default 5s.
+	// DialTimeout bounds opening a stream to the parent, and, for a
+	// child's stream, reading its header and dialling the local listener.
+	// Default 5s.
 	DialTimeout time.Duration
 }
 
@@ -234,7 +235,9 @@ func (m *Manager) acceptFromChild(st *link.Stream) {
 	stop := context.AfterFunc(ctx, func() { _ = st.SetReadDeadline(time.Now()) })
 	secret, err := readHeader(st)
 	if !stop() || err != nil {
-		m.log.Warn("leaf: bad stream header from child", "child", st.PeerName(), "err", err)
+		if m.ctx.Err() == nil {
+			m.log.Warn("leaf: no valid stream header from child", "child", st.PeerName(), "err", err)
+		}
 		st.Abort()
 		return
 	}
