@@ -22,9 +22,11 @@ import (
 // always does so over its own connection, so an impostor is refused at
 // the first node it talks to. An alive message relayed about an address
 // this node has no connection to yet cannot be checked when it arrives;
-// the transport then checks every packet and stream memberlist sends to
-// that name (transport.go), so such a member cannot answer probes and is
-// declared dead by the failure detector.
+// the transport refuses the push-pull streams memberlist opens to that
+// name (transport.go), but probe packets are not checked, so such an
+// entry (which needs a second address and a relay that accepted it) can
+// stay listed while it answers probes. Its own later announcements, which
+// come over its connection, are refused.
 type nameCheck struct {
 	ep       *link.Endpoint
 	rejected *atomic.Uint64
