@@ -35,10 +35,11 @@ func (n *Node) startNATS() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.leaf, err = leaf.New(leaf.Config{
-		Endpoint:      n.endpoint,
-		Listener:      fwd,
-		LocalLeafAddr: n.nats.LeafAddr(),
-		Logger:        n.log.With("component", "leaf"),
+		Endpoint: n.endpoint,
+		Listener: fwd,
+		Secret:   n.nats.LeafSecret(),
+		Hub:      n.nats,
+		Logger:   n.log.With("component", "leaf"),
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)

@@ -2,23 +2,37 @@
 // over QUIC streams of kind "leaf".
 //
 // nats-server dials leaf remotes over TCP and accepts leaf connections on a
-// TCP listener; it has no public hook for other transports. So each node
-// runs two small splices:
+// TCP listener; it has no public hook for other transports (nor for an
+// in-process connection, as it has for clients). So each node runs two
+// small splices:
 //
 //   - child side: a loopback TCP listener that the node's NATS server uses as
 //     its leaf remote. Each connection it accepts is carried on a new QUIC
-//     stream to the node's current parent. When the parent changes, the
-//     carried connections are cut and NATS redials, reaching the new parent.
-//   - parent side: a handler for leaf streams that dials the node's own NATS
-//     leaf listener (loopback) and splices the stream to it.
+//     stream to the node's current parent, headed by the node's per-boot
+//     leaf secret. When the parent changes, the carried connections are cut
+//     and NATS redials, reaching the new parent.
+//   - parent side: a handler for leaf streams that reads the header and has
+//     the node's NATS server admit one leaf connection (Hub.DialLeaf) for
+//     the child the QUIC link's mutual TLS names, with that secret.
 //
-// Peers are authenticated by the QUIC link's mutual TLS; the NATS leaf
-// listener itself only listens on loopback.
+// Neither listener is a way in for another local process: the forwarder
+// carries anything, but the parent admits only a leaf that logs in as the
+// child with the child's secret, which only the child's NATS server knows;
+// the parent's leaf listener admits only the connections its splice made.
+//
+// Stream layout (kind leaf), written by the child after the kind byte:
+//
+//	1 byte   version (1)
+//	1 byte   secret length n, 1..255
+//	n bytes  the child's leaf secret
+//
+// and then the NATS leaf protocol, both ways, until either side closes.
 package leaf
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -36,14 +50,33 @@ type Config struct {
 	// by the caller because the NATS server must know its address before
 	// the Manager can know the server's leaf listener.
 	Listener net.Listener
-	// LocalLeafAddr is this node's NATS leaf listener (loopback), where
-	// streams from children are spliced to.
-	LocalLeafAddr string
-	Logger        *slog.Logger
-	// DialTimeout bounds opening a stream to the parent or dialling the
-	// local listener. Default 5s.
+	// Secret is the password this node's NATS server presents to its
+	// parent (natsd.Server.LeafSecret), sent ahead on every carried
+	// connection so that the parent can check the login.
+	Secret string
+	// Hub is this node's NATS server, where streams from children are
+	// spliced to.
+	Hub    Hub
+	Logger *slog.Logger
+	// DialTimeout bounds opening a stream to the parent, and, for a
+	// child's stream, reading its header and dialling the local listener.
+	// Default 5s.
 	DialTimeout time.Duration
 }
+
+// Hub admits leaf connections of children (natsd.Server).
+type Hub interface {
+	// DialLeaf connects to the server's leaf listener for child, whose
+	// identity the link verified; the server admits the connection only if
+	// the child logs in with secret.
+	DialLeaf(ctx context.Context, child, secret string) (net.Conn, error)
+}
+
+// Header of a leaf stream.
+const (
+	headerVersion = 1
+	maxSecret     = 255
+)
 
 // Parent is the node this node's NATS server should be a leaf of.
 type Parent struct {
@@ -70,8 +103,11 @@ type Manager struct {
 // New starts the child-side listener and registers the parent-side
 // stream handler.
 func New(cfg Config) (*Manager, error) {
-	if cfg.Endpoint == nil || cfg.Listener == nil || cfg.LocalLeafAddr == "" {
-		return nil, errors.New("leaf: Endpoint, Listener and LocalLeafAddr are required")
+	if cfg.Endpoint == nil || cfg.Listener == nil || cfg.Hub == nil {
+		return nil, errors.New("leaf: Endpoint, Listener and Hub are required")
+	}
+	if n := len(cfg.Secret); n == 0 || n > maxSecret {
+		return nil, fmt.Errorf("leaf: secret of %d bytes, want 1..%d", n, maxSecret)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -165,6 +201,12 @@ func (m *Manager) carryToParent(c net.Conn) {
 	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.DialTimeout)
 	st, err := m.cfg.Endpoint.OpenStream(ctx, p.Addr, link.KindLeaf)
 	cancel()
+	if err == nil {
+		hdr := append([]byte{headerVersion, byte(len(m.cfg.Secret))}, m.cfg.Secret...)
+		if _, err = st.Write(hdr); err != nil {
+			st.Abort()
+		}
+	}
 	if err != nil {
 		m.log.Debug("leaf stream to parent failed", "parent", p.Name, "err", err)
 		_ = c.Close()
@@ -185,20 +227,50 @@ func (m *Manager) carryToParent(c net.Conn) {
 	m.mu.Unlock()
 }
 
-// acceptFromChild splices a child's leaf stream to the local NATS leaf
-// listener (parent side). It runs on a goroutine owned by the endpoint.
+// acceptFromChild splices a child's leaf stream to the local NATS server
+// (parent side). It runs on a goroutine owned by the endpoint.
 func (m *Manager) acceptFromChild(st *link.Stream) {
-	d := net.Dialer{Timeout: m.cfg.DialTimeout}
-	c, err := d.DialContext(m.ctx, "tcp", m.cfg.LocalLeafAddr)
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.DialTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { _ = st.SetReadDeadline(time.Now()) })
+	secret, err := readHeader(st)
+	if !stop() || err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Warn("leaf: no valid stream header from child", "child", st.PeerName(), "err", err)
+		}
+		st.Abort()
+		return
+	}
+	_ = st.SetReadDeadline(time.Time{})
+	c, err := m.cfg.Hub.DialLeaf(ctx, st.PeerName(), secret)
 	if err != nil {
 		m.log.Warn("leaf: local NATS leaf listener unreachable", "err", err)
-		_ = st.Close()
+		st.Abort()
 		return
 	}
 	s := &splice{a: c, b: st}
-	stop := context.AfterFunc(m.ctx, s.close)
-	defer stop()
+	stopSplice := context.AfterFunc(m.ctx, s.close)
+	defer stopSplice()
 	s.run()
+}
+
+// readHeader reads the child's stream header and returns its secret.
+func readHeader(r io.Reader) (string, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return "", fmt.Errorf("read header: %w", err)
+	}
+	if h[0] != headerVersion {
+		return "", fmt.Errorf("header version %d, want %d", h[0], headerVersion)
+	}
+	if h[1] == 0 {
+		return "", errors.New("empty secret")
+	}
+	secret := make([]byte, h[1])
+	if _, err := io.ReadFull(r, secret); err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	return string(secret), nil
 }
 
 // splice copies bytes both ways until either side ends, then closes both.

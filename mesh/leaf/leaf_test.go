@@ -55,7 +55,7 @@ func newMember(t *testing.T, name string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm, err := New(Config{Endpoint: ep, Listener: fwd, LocalLeafAddr: ns.LeafAddr()})
+	lm, err := New(Config{Endpoint: ep, Listener: fwd, Secret: ns.LeafSecret(), Hub: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func (m *member) parent() Parent { return Parent{Name: m.name, Addr: m.ep.Addr()
 // subscriber at to within a second.
 func relays(t *testing.T, from, to *member) bool {
 	t.Helper()
-	sub, err := to.ns.Conn().SubscribeSync("probe.x")
+	sub, err := to.ns.Conn().SubscribeSync("chat.presence.probe")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func relays(t *testing.T, from, to *member) bool {
 	_ = to.ns.Conn().Flush()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		_ = from.ns.Conn().Publish("probe.x", []byte("hi"))
+		_ = from.ns.Conn().Publish("chat.presence.probe", []byte("hi"))
 		if _, err := sub.NextMsg(100 * time.Millisecond); err == nil {
 			return true
 		}

@@ -56,6 +56,26 @@ func (e *Endpoint) addPeer(conn *quic.Conn, how string) *peer {
 	return p
 }
 
+// PeerNameAt is the verified certificate name of the peer this endpoint
+// holds a connection to at addr (host:port), if it holds one. A peer's
+// source address is its mesh address (one socket listens and dials), so
+// this is the identity behind the address that gossip names. addr must be
+// a literal IP and port: PeerNameAt never resolves names, so it is safe
+// to call under other locks.
+func (e *Endpoint) PeerNameAt(addr string) (string, bool) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return "", false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.peers[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]
+	if !ok {
+		return "", false
+	}
+	return p.name, true
+}
+
 func peerName(conn *quic.Conn) string {
 	certs := conn.ConnectionState().TLS.PeerCertificates
 	if len(certs) == 0 {

@@ -59,6 +59,7 @@ type Cluster struct {
 	table  *table
 	coords *coords
 	meta   *metaDelegate
+	names  nameCheck
 	metaMu sync.Mutex // serialises metadata updates
 
 	joined atomic.Bool
@@ -117,6 +118,8 @@ func New(cfg Config) (*Cluster, error) {
 	mc.Delegate = c.meta
 	mc.Events = c.table
 	mc.Ping = co
+	c.names = nameCheck{ep: cfg.Endpoint, rejected: &c.tr.misnamed}
+	mc.Alive, mc.Merge = c.names, c.names
 	mc.Logger = memberlistLogger(cfg.Logger)
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -259,7 +262,10 @@ type Stats struct {
 	Joins, Leaves, Fails, Updates uint64
 	RejectedCoordinates           uint64
 	DroppedPackets                uint64
-	HealthScore                   int
+	// Misnamed counts gossip refused because a member's name was not the
+	// one its certificate gives (names.go).
+	Misnamed    uint64
+	HealthScore int
 }
 
 // Stats returns the cluster's counters.
@@ -271,6 +277,7 @@ func (c *Cluster) Stats() Stats {
 		Updates:             c.table.updates.Load(),
 		RejectedCoordinates: c.coords.rejected.Load(),
 		DroppedPackets:      c.tr.dropped.Load(),
+		Misnamed:            c.tr.misnamed.Load(),
 		HealthScore:         c.ml.GetHealthScore(),
 	}
 }

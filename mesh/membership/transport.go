@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -27,7 +28,8 @@ type transport struct {
 	cancel context.CancelFunc
 	done   <-chan struct{}
 
-	dropped atomic.Uint64 // packets dropped because memberlist lagged
+	dropped  atomic.Uint64 // packets dropped because memberlist lagged
+	misnamed atomic.Uint64 // gossip refused for a name its certificate does not give (names.go)
 }
 
 var _ memberlist.NodeAwareTransport = (*transport)(nil)
@@ -102,6 +104,16 @@ func (t *transport) DialAddressTimeout(addr memberlist.Address, timeout time.Dur
 	s, err := t.ep.OpenStream(ctx, addr.Addr, link.KindGossip)
 	if err != nil {
 		return nil, err
+	}
+	// A stream memberlist opens to a name (push-pull, the periodic full
+	// state exchange) must reach that name's certificate (names.go).
+	// Packets are not checked one by one: a check on every probe and
+	// gossip packet cost chat latency in the dev mesh (spikes of tens of
+	// ms, cause not found).
+	if addr.Name != "" && s.PeerName() != addr.Name {
+		t.misnamed.Add(1)
+		s.Abort()
+		return nil, fmt.Errorf("membership: %s presents a certificate for %q, not %q", addr.Addr, s.PeerName(), addr.Name)
 	}
 	return s, nil
 }

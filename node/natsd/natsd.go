@@ -6,6 +6,7 @@ package natsd
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,10 +32,13 @@ type Config struct {
 	DataDir string
 	// LeafRemote, if set, is host:port this server solicits its leaf
 	// connection to: the local end of mesh/leaf's forwarder, which carries
-	// it to the node's current parent.
+	// it to the node's current parent. The server logs in there as Name
+	// with LeafSecret.
 	LeafRemote string
 	// ClientListen, if set, opens a NATS client port for backend services
-	// (bots, overlays), protected by User and Password.
+	// (bots, overlays), protected by User and Password. Backend users have
+	// the node's full rights in its account; leaf children do not (see
+	// leafperms.go).
 	ClientListen   string
 	User, Password string
 	Logger         *slog.Logger
@@ -42,12 +46,14 @@ type Config struct {
 
 // Server is the running embedded NATS server and the node's connection.
 type Server struct {
-	storeDir string // as given to the server, for RestartJetStream
-	domain   string
-	ns       *server.Server
-	leafPort int
-	nc       *nats.Conn
-	js       jetstream.JetStream
+	storeDir   string // as given to the server, for RestartJetStream
+	domain     string
+	ns         *server.Server
+	leafPort   int
+	leafSecret string
+	auth       *authenticator
+	nc         *nats.Conn
+	js         jetstream.JetStream
 }
 
 // leafReconnect is how soon a leaf connection is retried after it drops.
@@ -55,16 +61,15 @@ type Server struct {
 // means chat resumes quickly after the tree re-forms.
 const leafReconnect = 250 * time.Millisecond
 
-const (
-	leafUser     = "relaymesh-leaf"
-	leafPassword = "relaymesh-leaf"
-)
+// newSecret is a per-boot secret: 128 bits from crypto/rand, URL-safe.
+func newSecret() string { return rand.Text() }
 
 // Start starts the server and connects to it in-process.
 func Start(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	auth := newAuthenticator(cfg.User, cfg.Password)
 	o := &server.Options{
 		ServerName:      cfg.Name,
 		JetStream:       true,
@@ -73,6 +78,10 @@ func Start(cfg Config) (*Server, error) {
 		DontListen:      true, // no client port unless configured below
 		NoSigs:          true, // the node owns signals
 		NoSystemAccount: false,
+		// Clients and accepted leaf connections alike (auth.go). The leaf
+		// options carry no credentials, so nats-server hands leaf
+		// connections to this check too.
+		CustomClientAuthentication: auth,
 	}
 	if cfg.ClientListen != "" {
 		host, port, err := splitHostPort(cfg.ClientListen)
@@ -80,10 +89,9 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("natsd: client listen: %w", err)
 		}
 		o.DontListen, o.Host, o.Port = false, host, port
-		o.Username, o.Password = cfg.User, cfg.Password
 	}
 	// The leaf listener is on loopback only: peers reach it through QUIC
-	// streams of kind "leaf" that mesh/leaf splices to it.
+	// streams of kind "leaf" that mesh/leaf splices to it (DialLeaf).
 	o.LeafNode.Host = "127.0.0.1"
 	o.LeafNode.Port = -1
 	o.LeafNode.ReconnectInterval = leafReconnect
@@ -92,16 +100,17 @@ func Start(cfg Config) (*Server, error) {
 	// through their forwarder (on one host that would even reach another
 	// node's server, bypassing QUIC and the tree).
 	o.LeafNode.NoAdvertise = true
-	// Leaf connections authenticate apart from client users (which exist
-	// only with a client port). The leaf listener is loopback-only and
-	// peers reach it through mutual-TLS QUIC, so these fixed credentials
-	// only keep leaf and client auth separate; they are not a secret.
-	o.LeafNode.Username, o.LeafNode.Password = leafUser, leafPassword
+	// The leaf remote logs in to the parent as this node, with a secret
+	// drawn at boot that mesh/leaf sends ahead on each QUIC stream, so
+	// that the parent can tell this node's NATS server from any other
+	// process that dials the forwarder.
+	leafSecret := newSecret()
 	if cfg.LeafRemote != "" {
-		u, err := url.Parse("nats-leaf://" + leafUser + ":" + leafPassword + "@" + cfg.LeafRemote)
+		u, err := url.Parse("nats-leaf://" + cfg.LeafRemote)
 		if err != nil {
 			return nil, fmt.Errorf("natsd: leaf remote: %w", err)
 		}
+		u.User = url.UserPassword(cfg.Name, leafSecret)
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
 	}
 	ns, err := server.NewServer(o)
@@ -116,12 +125,8 @@ func Start(cfg Config) (*Server, error) {
 		return nil, errors.New("natsd: server not ready within 10s")
 	}
 	copts := []nats.Option{nats.InProcessServer(ns), nats.Name(cfg.Name + "-node"),
-		nats.MaxReconnects(-1), nats.ReconnectBufSize(-1)}
-	if cfg.User != "" {
-		// With a client port, the server requires credentials of everyone,
-		// the node's own in-process connection included.
-		copts = append(copts, nats.UserInfo(cfg.User, cfg.Password))
-	}
+		nats.MaxReconnects(-1), nats.ReconnectBufSize(-1),
+		nats.UserInfo(auth.nodeUser, auth.nodePass)}
 	nc, err := nats.Connect("", copts...)
 	if err != nil {
 		ns.Shutdown()
@@ -137,7 +142,8 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// With port -1 the server writes the port it bound back into o before
 	// it reports ready (ReadyForConnections waits for the leaf listener).
-	return &Server{ns: ns, leafPort: o.LeafNode.Port, nc: nc, js: js, storeDir: o.StoreDir, domain: cfg.Name}, nil
+	return &Server{ns: ns, leafPort: o.LeafNode.Port, leafSecret: leafSecret, auth: auth, nc: nc, js: js,
+		storeDir: o.StoreDir, domain: cfg.Name}, nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -152,7 +158,12 @@ func splitHostPort(hp string) (string, int, error) {
 	return host, p, nil
 }
 
-// LeafAddr is the loopback address of the server's leaf listener.
+// LeafSecret is the per-boot secret this server's leaf remote presents to
+// the parent; mesh/leaf sends it ahead of each carried connection.
+func (s *Server) LeafSecret() string { return s.leafSecret }
+
+// LeafAddr is the loopback address of the server's leaf listener. Only
+// connections made by DialLeaf are admitted there.
 func (s *Server) LeafAddr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.leafPort))
 }
