@@ -1,0 +1,122 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The layering of the tree, checked on every package's imports (go list).
+// README's architecture section states the same rules.
+//
+//   - regions and the pure packages import nothing of ours (regions aside).
+//   - config imports only regions.
+//   - origin imports nothing of ours.
+//   - mesh/... does not import node/...
+//   - nothing imports cmd/, and only cmd/ (and the dev mesh, which runs
+//     nodes in one process) imports node, the composition root.
+//   - the services under node/ do not import each other, except ingest,
+//     which fills the HLS cache with what a streamer pushed.
+//
+// knownBreaks are the imports that break a rule today, each with the
+// reason; a new break fails the test, and so does an entry here that no
+// longer breaks anything (remove it).
+var knownBreaks = map[string]string{
+	"mesh/fetch -> node/hls/cache": "mesh/fetch is the HLS fill protocol living in the mesh layer; it belongs with node/hls (hardening issue, the house)",
+}
+
+const module = "github.com/relaymesh/relaymesh/"
+
+var pure = []string{"regions", "mesh/tree", "mesh/wan", "mesh/pki", "node/hls/cache", "node/hls/owner",
+	"node/hls/playlist", "node/chat/wire", "node/ingest/spool", "node/httplimit"}
+
+var services = []string{"node/chat", "node/hls", "node/ingest", "node/natsd"}
+
+// under reports whether pkg is dir or below it.
+func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
+
+// broken returns the rule that pkg importing imp breaks, or "".
+func broken(pkg, imp string) string {
+	switch {
+	case under(imp, "cmd"):
+		return "nothing imports cmd/"
+	case slices.Contains(pure, pkg) && !(pkg == "mesh/tree" && imp == "regions"):
+		return pkg + " is pure: it imports nothing of ours"
+	case pkg == "config" && imp != "regions":
+		return "config imports only regions"
+	case pkg == "origin" || (under(pkg, "origin") && imp != "origin" && !under(imp, "origin")):
+		return "origin imports nothing of ours"
+	case under(pkg, "mesh") && under(imp, "node"):
+		return "mesh/... does not import node/..."
+	case imp == "node" && !under(pkg, "cmd") && pkg != "node/devmesh":
+		return "only cmd/ imports node, the composition root"
+	}
+	for _, a := range services {
+		for _, b := range services {
+			if a != b && under(pkg, a) && under(imp, b) && !(a == "node/ingest" && b == "node/hls") {
+				return "services do not import each other"
+			}
+		}
+	}
+	return ""
+}
+
+func TestLayering(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	used := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		for _, imp := range fields[1:] {
+			if !strings.HasPrefix(imp, module) {
+				continue
+			}
+			imp = strings.TrimPrefix(imp, module)
+			rule := broken(pkg, imp)
+			if rule == "" {
+				continue
+			}
+			key := pkg + " -> " + imp
+			if _, ok := knownBreaks[key]; ok {
+				used[key] = true
+				continue
+			}
+			t.Errorf("%s breaks a layering rule: %s", key, rule)
+		}
+	}
+	for key := range knownBreaks {
+		if !used[key] {
+			t.Errorf("known break %q no longer happens: remove it from knownBreaks", key)
+		}
+	}
+}
+
+// TestLayeringRules: the rules catch what they are meant to.
+func TestLayeringRules(t *testing.T) {
+	for _, c := range []struct {
+		pkg, imp string
+		bad      bool
+	}{
+		{"node", "node/chat", false},
+		{"node/chat", "node/chat/wire", false},
+		{"mesh/tree", "regions", false},
+		{"node/ingest", "node/hls", false},
+		{"node/devmesh", "node", false},
+		{"cmd/relaymesh", "node", false},
+		{"mesh/leaf", "node/natsd", true},
+		{"node/chat", "node", true},
+		{"node/hls", "node/chat", true},
+		{"node/chat/wire", "regions", true},
+		{"config", "mesh/pki", true},
+		{"origin", "regions", true},
+		{"node", "cmd/relaymesh", true},
+	} {
+		if got := broken(c.pkg, c.imp) != ""; got != c.bad {
+			t.Errorf("%s -> %s: broken %v, want %v", c.pkg, c.imp, got, c.bad)
+		}
+	}
+}
