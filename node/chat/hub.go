@@ -354,15 +354,10 @@ func (h *hub) fanCounts() map[string]int {
 }
 
 // sendToFans sends one frame to every fan of a room (presence), in line
-// with the room's messages.
+// with the room's messages and within its batch window.
 func (h *hub) sendToFans(name string, frame []byte) {
 	if r := h.lookup(name); r != nil {
-		r.mu.Lock()
-		r.flushLocked(time.Now())
-		for s := range r.fans {
-			s.sendLocked(r, frame)
-		}
-		r.mu.Unlock()
+		r.broadcast(frame, time.Now())
 	}
 }
 

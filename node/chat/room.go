@@ -13,8 +13,9 @@ type entry struct {
 	msg wire.Message
 }
 
-// outgoing is a message waiting in the room's window: its id and its
-// WebSocket frame, encoded once for every fan.
+// outgoing is a frame waiting in the room's window, encoded once for every
+// fan: a message with its id, or (zero id) a frame for every fan, such as
+// presence.
 type outgoing struct {
 	id    wire.ID
 	frame []byte
@@ -46,7 +47,9 @@ type room struct {
 	lastMsg     time.Time
 	gap         time.Duration // moving average of the time between messages
 	timer       *time.Timer   // flushes waiting at lastFlush+batchWindow
+	timerGen    uint64        // which timer is current: a stopped one may still run
 	buf         []byte        // the frames of one flush, reused
+	flushes     int           // writes to the fans so far (tests)
 }
 
 func newRoom(name string, window int, batchWindow time.Duration) *room {
@@ -94,15 +97,47 @@ func (r *room) deliver(e entry, frame []byte, now time.Time) bool {
 		r.flushLocked(now)
 		return true
 	}
-	if r.timer == nil {
-		r.timer = time.AfterFunc(r.lastFlush.Add(r.batchWindow).Sub(now), r.flushTimer)
-	}
+	r.armTimerLocked(now)
 	return true
 }
 
-func (r *room) flushTimer() {
+// armTimerLocked makes sure a flush is due at the end of the window.
+func (r *room) armTimerLocked(now time.Time) {
+	if r.timer != nil {
+		return
+	}
+	r.timerGen++
+	gen := r.timerGen
+	r.timer = time.AfterFunc(r.lastFlush.Add(r.batchWindow).Sub(now), func() { r.flushTimer(gen) })
+}
+
+// broadcast sends a frame that is not a message (presence) to every fan,
+// in line with the messages: in a busy room it joins the window's write
+// instead of adding one of its own.
+func (r *room) broadcast(frame []byte, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.fans) == 0 {
+		return
+	}
+	r.waiting = append(r.waiting, outgoing{frame: frame})
+	busy := r.batchWindow > 0 && r.gap < r.batchWindow && !r.lastMsg.IsZero()
+	if !busy || now.Sub(r.lastFlush) >= r.batchWindow {
+		r.flushLocked(now)
+		return
+	}
+	r.armTimerLocked(now)
+}
+
+// flushTimer is the window's end. A timer stopped after it fired still
+// runs: gen tells it apart from the current one, which alone may flush (a
+// stale one flushing would make two writes in one window).
+func (r *room) flushTimer(gen uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if gen != r.timerGen || r.timer == nil {
+		return
+	}
 	r.timer = nil
 	r.flushLocked(time.Now())
 }
@@ -115,6 +150,7 @@ func (r *room) stopTimer() {
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
+		r.timerGen++
 	}
 }
 
@@ -128,8 +164,10 @@ func (r *room) flushLocked(now time.Time) {
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil
+		r.timerGen++
 	}
 	r.lastFlush = now
+	r.flushes++
 	all := r.waiting[0].frame
 	if len(r.waiting) > 1 {
 		r.buf = r.buf[:0]

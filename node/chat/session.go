@@ -138,7 +138,7 @@ func (s *session) queueReplay(msgs []wire.Message, complete bool) {
 func (s *session) deliverLocked(r *room, msgs []outgoing, all []byte) {
 	fresh := 0
 	for _, o := range msgs {
-		if !s.since.Seen(o.id) {
+		if o.id.Seq == 0 || !s.since.Seen(o.id) { // zero id: a frame for every fan
 			fresh++
 		}
 	}
@@ -147,14 +147,16 @@ func (s *session) deliverLocked(r *room, msgs []outgoing, all []byte) {
 	}
 	if fresh == len(msgs) {
 		for _, o := range msgs {
-			s.since.Advance(o.id)
+			if o.id.Seq != 0 {
+				s.since.Advance(o.id)
+			}
 		}
 		s.sendLocked(r, all)
 		return
 	}
 	var some []byte
 	for _, o := range msgs {
-		if s.since.Advance(o.id) {
+		if o.id.Seq == 0 || s.since.Advance(o.id) {
 			some = append(some, o.frame...)
 		}
 	}

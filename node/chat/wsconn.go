@@ -44,6 +44,7 @@ type fanConn struct {
 	doneOnce sync.Once
 
 	writes atomic.Uint64 // socket writes (syscalls), for tests and metrics
+	sends  atomic.Uint64 // calls of send: what the node wrote to the fan, however many syscalls it took
 }
 
 var (
@@ -68,6 +69,7 @@ func newFanConn(nc net.Conn, buffered []byte, maxPending int, drainTimeout time.
 // than maxPending bytes behind (the caller cuts it off), and errFanGone
 // once the connection is closing.
 func (c *fanConn) send(frames []byte) error {
+	c.sends.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
