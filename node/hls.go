@@ -9,11 +9,11 @@ import (
 
 	"github.com/relaymesh/relaymesh/config"
 
-	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/fetch"
 	"github.com/relaymesh/relaymesh/node/hls/owner"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"

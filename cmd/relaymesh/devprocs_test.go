@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -273,18 +274,15 @@ func procStat(pid int) (state string, ppid int, err error) {
 // or is a zombie (the container's init may be slow to reap an orphan).
 func waitGone(t *testing.T, name string, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		state, _, err := procStat(pid)
-		if err != nil || state == "Z" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("node %s (pid %d) still runs (state %s): an orphan", name, pid, state)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			return
-		}
-		time.Sleep(50 * time.Millisecond) // polling /proc; the deadline bounds it
+	var state string
+	gone := nodetest.Poll(30*time.Second, func() bool {
+		var err error
+		state, _, err = procStat(pid)
+		return err != nil || state == "Z"
+	})
+	if !gone {
+		t.Errorf("node %s (pid %d) still runs (state %s): an orphan", name, pid, state)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 

@@ -231,10 +231,7 @@ func TestSlowFanIsCutOffAlone(t *testing.T) {
 	// what its buffers held, it finds the close frame with 1008.
 	slowClosed := make(chan error, 1)
 	go func() {
-		deadline := time.Now().Add(30 * time.Second)
-		for ts.svc.Stats().SlowFans == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond) // poll interval
-		}
+		nodetest.Poll(30*time.Second, func() bool { return ts.svc.Stats().SlowFans > 0 })
 		code, err := readUntilClose(slow, 10*time.Second)
 		if err == nil && code != ws.StatusPolicyViolation {
 			err = fmt.Errorf("closed with %d, want 1008", code)

@@ -20,8 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/fetch"
 	"github.com/relaymesh/relaymesh/origin"
 )
 

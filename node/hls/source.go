@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relaymesh/relaymesh/mesh/fetch"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
+	"github.com/relaymesh/relaymesh/node/hls/fetch"
 	"github.com/relaymesh/relaymesh/origin"
 )
 

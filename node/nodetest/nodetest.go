@@ -60,11 +60,22 @@ func LeakOptions(extra ...goleak.Option) []goleak.Option {
 // sleeps to be long enough.
 func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Poll(within, cond) {
+		t.Fatalf("timed out after %v waiting for %s", within, what)
+	}
+}
+
+// Poll polls cond every 10 ms until it holds or within has passed, and
+// reports whether it held: WaitFor for goroutines other than the test's,
+// which must not call t.Fatal, and for callers that report a failure
+// their own way.
+func Poll(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}
+	return true
 }

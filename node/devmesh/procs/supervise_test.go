@@ -5,6 +5,7 @@ package procs
 import (
 	"bytes"
 	"context"
+	"github.com/relaymesh/relaymesh/node/nodetest"
 	"io"
 	"log/slog"
 	"os"
@@ -95,17 +96,12 @@ func TestDiedReportsAnUnexpectedExit(t *testing.T) {
 // script's setup).
 func waitOutput(t *testing.T, c *child, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	output := func() string {
 		c.out.mu.Lock()
-		got := c.out.w.(*bytes.Buffer).String()
-		c.out.mu.Unlock()
-		if strings.Contains(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("child never wrote %q (output %q)", want, got)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the output; the deadline bounds it
+		defer c.out.mu.Unlock()
+		return c.out.w.(*bytes.Buffer).String()
+	}
+	if !nodetest.Poll(30*time.Second, func() bool { return strings.Contains(output(), want) }) {
+		t.Fatalf("child never wrote %q (output %q)", want, output())
 	}
 }
