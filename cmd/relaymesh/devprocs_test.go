@@ -11,11 +11,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -124,7 +122,7 @@ func TestDevProcessesReportADeadNode(t *testing.T) {
 // devProcs is a running `relaymesh dev --processes`.
 type devProcs struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *nodetest.SyncBuffer
 	exited         chan struct{} // closed after Wait
 	err            error         // Wait's result, set before exited is closed
 }
@@ -135,11 +133,8 @@ func startDevProcesses(t *testing.T) *devProcs {
 		t.Skip("builds and runs the binary and four node processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "relaymesh")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	d := &devProcs{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	bin := buildBinary(t, dir)
+	d := &devProcs{stdout: &nodetest.SyncBuffer{}, stderr: &nodetest.SyncBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin, "dev", "--processes", "--per-region", "1",
 		"--http-port", "0", "--mesh-port", "0", "--origin-port", "0")
 	// The parent's temp dirs land in the test's, even if it is killed.
@@ -323,23 +318,4 @@ func maxFDs(t *testing.T, base string) float64 {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// syncBuffer is a bytes.Buffer that the process's output copier writes
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -41,10 +41,7 @@ func TestBinaryLeavesGracefullyOnSIGTERM(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "relaymesh")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	caDir := filepath.Join(dir, "ca")
 	if code, _, errs := runCmd(t, "certs", "ca", "--out", caDir); code != 0 {
 		t.Fatal(errs)
@@ -149,4 +146,15 @@ type prefixWriter struct {
 func (w *prefixWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s: %s", w.prefix, p)
 	return len(p), nil
+}
+
+// buildBinary builds this command into dir and returns its path, for the
+// tests that run it as its users do.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "relaymesh")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -22,10 +22,7 @@ func TestBinaryReloadsOnSIGHUP(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "relaymesh")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	caDir, tlsDir := filepath.Join(dir, "ca"), filepath.Join(dir, "tls")
 	if code, _, errs := runCmd(t, "certs", "ca", "--out", caDir); code != 0 {
 		t.Fatal(errs)
@@ -52,7 +49,7 @@ ingest: %s
 	const oldKey, newKey = "0123456789abcdef-old", "0123456789abcdef-new"
 	write(fmt.Sprintf("{stream_keys: {live: %s}, write_through_wait: 100ms}", oldKey))
 
-	stderr := &syncBuffer{}
+	stderr := &nodetest.SyncBuffer{}
 	cmd := exec.Command(bin, "node", "--config", cfgPath)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,26 +48,15 @@ func liveSubject(origin, room string) string { return "chat.live." + origin + ".
 
 // ofLiveSubject extracts origin and room from chat.live.<origin>.<room>.
 func ofLiveSubject(subj string) (origin, room string, ok bool) {
-	const prefix = "chat.live."
-	if len(subj) <= len(prefix) || subj[:len(prefix)] != prefix {
+	rest, ok := strings.CutPrefix(subj, "chat.live.")
+	if !ok {
 		return "", "", false
 	}
-	rest := subj[len(prefix):]
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '.' {
-			origin, room = rest[:i], rest[i+1:]
-			if origin == "" || room == "" {
-				return "", "", false
-			}
-			for j := 0; j < len(room); j++ {
-				if room[j] == '.' {
-					return "", "", false
-				}
-			}
-			return origin, room, true
-		}
+	origin, room, ok = strings.Cut(rest, ".")
+	if !ok || origin == "" || room == "" || strings.Contains(room, ".") {
+		return "", "", false
 	}
-	return "", "", false
+	return origin, room, true
 }
 
 type pubRequest struct {

@@ -282,7 +282,7 @@ func (svc *Service) Close(ctx context.Context) error {
 	tick := time.NewTicker(drainSpread / steps)
 	for i := 0; i < len(fans); i += per {
 		for _, s := range fans[i:min(i+per, len(fans))] {
-			s.fail(websocketGoingAway)
+			s.fail(ws.StatusGoingAway)
 		}
 		if i+per < len(fans) {
 			select {
@@ -368,5 +368,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeJSONError(w http.ResponseWriter, status int, e *wire.Error) {
 	writeJSON(w, status, map[string]string{"error": string(e.Code), "message": e.Message})
 }
-
-const websocketGoingAway = ws.StatusGoingAway

@@ -97,15 +97,10 @@ func (s *session) serve() {
 	code, reason := s.readLoop()
 	s.svc.hub.leave(s)
 	s.failOnce.Do(func() { s.failCode = code })
-	switch s.failCode {
-	case ws.StatusPolicyViolation:
-		s.conn.close(s.failCode, "too slow: frames were not read in time")
-	case ws.StatusGoingAway:
-		s.conn.close(s.failCode, "node shutting down")
-	case 0:
+	if s.failCode == 0 {
 		s.conn.abort() // the fan is gone
-	default:
-		s.conn.close(s.failCode, reason)
+	} else {
+		s.conn.close(s.failCode, reason) // a no-op if fail already closed it with its reason
 	}
 	<-s.conn.closed() // bounded by the drain timeout and the close-frame timeout
 }

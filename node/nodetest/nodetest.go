@@ -5,6 +5,7 @@
 package nodetest
 
 import (
+	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
@@ -78,4 +79,24 @@ func Poll(within time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}
 	return true
+}
+
+// SyncBuffer is a bytes.Buffer that several goroutines may write (a
+// process's output copier, a progress reporter) while the test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -99,7 +99,7 @@ func TestRunOnDevMesh(t *testing.T) {
 			t.Fatal(err)
 		}
 		wcfg := cfg
-		var progress syncBuffer
+		var progress nodetest.SyncBuffer
 		wcfg.Progress, wcfg.ProgressEvery = &progress, time.Second
 		wcfg.Sources, _ = SourceAddrs(netip.MustParseAddr("127.0.0.1"), 2)
 		rep, err := RunWorkers(ctx, wcfg, Workers{N: 2, Command: func() *exec.Cmd {
@@ -116,24 +116,6 @@ func TestRunOnDevMesh(t *testing.T) {
 		}
 		checkReport(t, wcfg, rep)
 	})
-}
-
-// syncBuffer is a bytes.Buffer that several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // checkReport: every fan got every message exactly once, in order, from
