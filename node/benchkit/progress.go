@@ -42,6 +42,11 @@ func (p *Progress) Every(ctx context.Context, d time.Duration, line func()) {
 			return
 		case <-t.C:
 		}
+		// A tick and the end can be ready together, and select picks
+		// either: the end wins, so no line follows it.
+		if ctx.Err() != nil {
+			return
+		}
 		line()
 	}
 }
