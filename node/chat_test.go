@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -57,18 +56,18 @@ func TestChatBadInput(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		typ   websocket.MessageType
+		typ   fan.MessageType
 		frame string
 		want  wire.Code
 	}{
-		{"malformed JSON", websocket.MessageText, `{"type":"publish","text":`, wire.CodeBadFrame},
-		{"not an object", websocket.MessageText, `["publish","hi"]`, wire.CodeBadFrame},
-		{"unknown type", websocket.MessageText, `{"type":"shout","text":"hi"}`, wire.CodeUnknownType},
-		{"oversized text", websocket.MessageText, `{"type":"publish","text":"` + strings.Repeat("x", 501) + `"}`, wire.CodeTextTooLong},
-		{"empty text", websocket.MessageText, `{"type":"publish","text":"  "}`, wire.CodeEmptyText},
-		{"control characters", websocket.MessageText, `{"type":"publish","text":"a\u0000b"}`, wire.CodeBadText},
-		{"oversized frame", websocket.MessageText, `{"type":"ping","pad":"` + strings.Repeat("x", 5000) + `"}`, wire.CodeBadFrame},
-		{"binary frame", websocket.MessageBinary, `{"type":"publish","text":"hi"}`, wire.CodeBinaryFrame},
+		{"malformed JSON", fan.Text, `{"type":"publish","text":`, wire.CodeBadFrame},
+		{"not an object", fan.Text, `["publish","hi"]`, wire.CodeBadFrame},
+		{"unknown type", fan.Text, `{"type":"shout","text":"hi"}`, wire.CodeUnknownType},
+		{"oversized text", fan.Text, `{"type":"publish","text":"` + strings.Repeat("x", 501) + `"}`, wire.CodeTextTooLong},
+		{"empty text", fan.Text, `{"type":"publish","text":"  "}`, wire.CodeEmptyText},
+		{"control characters", fan.Text, `{"type":"publish","text":"a\u0000b"}`, wire.CodeBadText},
+		{"oversized frame", fan.Text, `{"type":"ping","pad":"` + strings.Repeat("x", 5000) + `"}`, wire.CodeBadFrame},
+		{"binary frame", fan.Binary, `{"type":"publish","text":"hi"}`, wire.CodeBinaryFrame},
 	} {
 		if err := bad.WriteRaw(ctx, tc.typ, []byte(tc.frame)); err != nil {
 			t.Fatalf("%s: write: %v", tc.name, err)

@@ -3,8 +3,6 @@ package bench
 import (
 	"encoding/json"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -212,25 +210,29 @@ func TestSourceAssignment(t *testing.T) {
 	}
 }
 
-// TestDialClientsBindTheirAddress checks what the server sees: each
-// client's connections come from its own source address.
-func TestDialClientsBindTheirAddress(t *testing.T) {
-	seen := make(chan string, 2)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		seen <- host
-	}))
-	defer srv.Close()
+// TestDialersBindTheirAddress checks what the server sees: each dialer's
+// connections come from its own source address.
+func TestDialersBindTheirAddress(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	addrs, _ := SourceAddrs(netip.MustParseAddr("127.0.0.2"), 2)
-	for i, c := range dialClients(addrs) {
-		resp, err := c.Get(srv.URL)
+	for i, d := range dialers(addrs) {
+		c, err := d.Dial("tcp4", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		c.CloseIdleConnections()
-		if got := <-seen; got != addrs[i].String() {
-			t.Errorf("client %d came from %s, want %v", i, got, addrs[i])
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, _, _ := net.SplitHostPort(s.RemoteAddr().String())
+		s.Close()
+		c.Close()
+		if host != addrs[i].String() {
+			t.Errorf("dialer %d came from %s, want %v", i, host, addrs[i])
 		}
 	}
 }

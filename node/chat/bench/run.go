@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/relaymesh/relaymesh/node/benchkit"
 	"github.com/relaymesh/relaymesh/node/chat/fan"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -37,9 +36,9 @@ type fanState struct {
 
 type runner struct {
 	cfg     Config
-	fans    []*fanState    // this process's fans: cfg.span()
-	pubs    []*publisher   // every publisher of the run; fan is nil for other processes'
-	clients []*http.Client // one per source address (dialClients)
+	fans    []*fanState   // this process's fans: cfg.span()
+	pubs    []*publisher  // every publisher of the run; fan is nil for other processes'
+	dialers []*net.Dialer // one per source address (see dialers)
 	lat     *latencies
 	ackLat  *latencies // publish to ack, measured publishes of this process
 	c       *counters
@@ -184,7 +183,7 @@ func RunPartial(ctx context.Context, cfg Config) (*Partial, error) {
 func newRunner(cfg Config) *runner {
 	seconds := int((cfg.Duration + time.Second - 1) / time.Second)
 	r := &runner{cfg: cfg, lat: newLatencies(64, seconds), ackLat: newLatencies(16, 0), c: newCounters(),
-		start: time.Now(), out: benchkit.NewProgress(cfg.Progress), clients: dialClients(cfg.Sources)}
+		start: time.Now(), out: benchkit.NewProgress(cfg.Progress), dialers: dialers(cfg.Sources)}
 	r.phase.Store("start")
 	nodes := cfg.Mesh.Nodes
 	from, to := cfg.span()
@@ -218,9 +217,9 @@ func newRunner(cfg Config) *runner {
 	return r
 }
 
-// client is the HTTP client fan f dials with: its source address's.
-func (r *runner) client(f *fanState) *http.Client {
-	return r.clients[sourceOf(f.idx, len(r.clients))]
+// dialer is what fan f dials with: its source address's.
+func (r *runner) dialer(f *fanState) *net.Dialer {
+	return r.dialers[sourceOf(f.idx, len(r.dialers))]
 }
 
 // publishersInRoom is how many of publishers 0..pubs-1 are in room: the
@@ -267,7 +266,7 @@ loop:
 // connect dials one fan and waits for its synced frame; the fan's
 // goroutine runs under runCtx from the dial on.
 func (r *runner) connect(runCtx, rampCtx context.Context, f *fanState) {
-	c, err := fan.DialWith(rampCtx, r.client(f), f.node.URL, f.roomName, nil)
+	c, err := fan.DialWith(rampCtx, r.dialer(f), f.node.URL, f.roomName, nil)
 	if err != nil {
 		r.c.connectFailure(err)
 		return
@@ -315,7 +314,7 @@ func (r *runner) runFan(ctx context.Context, f *fanState, c *fan.Fan) {
 
 // disconnectReason classifies a read error for the report.
 func disconnectReason(err error) string {
-	if s := websocket.CloseStatus(err); s != -1 {
+	if s := fan.CloseStatus(err); s != -1 {
 		reason := "close " + strconv.Itoa(int(s))
 		if s == wire.CloseStatus {
 			reason += " (too_slow)"
@@ -346,7 +345,7 @@ func (r *runner) redial(ctx context.Context, f *fanState, since wire.Since) *fan
 			return nil
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := fan.DialWith(dctx, r.client(f), f.node.URL, f.roomName, since)
+		c, err := fan.DialWith(dctx, r.dialer(f), f.node.URL, f.roomName, since)
 		cancel()
 		if err != nil {
 			r.c.reconnectFailures.Add(1)
@@ -371,9 +370,8 @@ func (r *runner) read(ctx context.Context, f *fanState, c *fan.Fan, joined *bool
 	for {
 		fr, err := c.Read(ctx)
 		if err != nil {
-			// fan.Read returns decode failures of a frame it did read
-			// wrapped as "fan: ..."; the connection is still good.
-			if errors.Is(err, wire.ErrUnknownFrame) || (websocket.CloseStatus(err) == -1 && isDecodeError(err)) {
+			// A frame that did not decode leaves the connection good.
+			if errors.Is(err, fan.ErrBadFrame) {
 				r.c.badFrames.Add(1)
 				continue
 			}
@@ -406,12 +404,6 @@ func (r *runner) read(ctx context.Context, f *fanState, c *fan.Fan, joined *bool
 			r.c.presence.Add(1)
 		}
 	}
-}
-
-func isDecodeError(err error) bool {
-	const prefix = "fan: "
-	s := err.Error()
-	return len(s) >= len(prefix) && s[:len(prefix)] == prefix
 }
 
 func (r *runner) onMessage(f *fanState, m wire.Message) {

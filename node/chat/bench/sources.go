@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net"
-	"net/http"
 	"net/netip"
 	"time"
 )
@@ -55,9 +53,9 @@ func SourcesNeeded(fans, publishers int, rate, perIPRate float64) int {
 // as of fans, and a fan keeps its address in every worker layout.
 func sourceOf(i, sources int) int { return i % sources }
 
-// dialClients returns one HTTP client per source address, each dialling
-// from that address (port chosen by the kernel); for an empty list, one
-// client that lets the kernel pick the address.
+// dialers returns one dialer per source address, each dialling from that
+// address (port chosen by the kernel); for an empty list, one dialer that
+// lets the kernel pick the address.
 //
 // TCP keep-alive is off: Go's default (a probe every 15 s) on 100,000
 // loopback connections opened in the same minute sends probes in bursts
@@ -65,22 +63,18 @@ func sourceOf(i, sources int) int { return i % sources }
 // 1000) on a busy box; the drops show as connections aborted with
 // "connection timed out" and as slow ramps. Fans notice dead connections
 // by their reads failing, as before.
-func dialClients(sources []netip.Addr) []*http.Client {
+func dialers(sources []netip.Addr) []*net.Dialer {
 	if len(sources) == 0 {
 		sources = []netip.Addr{{}}
 	}
-	out := make([]*http.Client, len(sources))
+	out := make([]*net.Dialer, len(sources))
 	for i, a := range sources {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: -1}
 		if a.IsValid() {
 			d.LocalAddr = &net.TCPAddr{IP: a.AsSlice()}
 			d.Control = bindNoPort
 		}
-		out[i] = &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				return d.DialContext(ctx, "tcp4", addr)
-			},
-		}}
+		out[i] = d
 	}
 	return out
 }
