@@ -82,6 +82,7 @@ func Defaults() Config {
 			MaxTextBytes:     500,                   // ~166 CJK characters; paid on every node for 30 days
 			MaxFrameBytes:    4096,                  // the longest text, fully escaped, plus envelope
 			PresenceInterval: time.Second,           // live-looking counts at bounded cost
+			PresenceFrames:   2000,                  // a few % of what a node writes for chat
 			SendBuffer:       256 << 10,             // ~1,000 messages: seconds of the busiest room
 			DrainTimeout:     10 * time.Second,      // a slow phone keeps up, a dead one is cut
 			BatchWindow:      50 * time.Millisecond, // faster than anyone reads

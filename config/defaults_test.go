@@ -114,6 +114,7 @@ func TestChatDefaults(t *testing.T) {
 		MaxTextBytes:     wire.DefaultMaxTextBytes,
 		MaxFrameBytes:    wire.DefaultMaxFrameBytes,
 		PresenceInterval: time.Second,
+		PresenceFrames:   2000,
 		SendBuffer:       256 << 10,
 		DrainTimeout:     10 * time.Second,
 		BatchWindow:      50 * time.Millisecond,

@@ -422,9 +422,16 @@ type Chat struct {
 
 	// PresenceInterval is how often a room's presence counts are recomputed
 	// and pushed to its fans when they changed (and shared with other nodes).
-	// Default 1s: counts feel live, and a room of 10,000 fans costs at most
-	// 10,000 small frames a second. At least 100ms.
+	// Default 1s: counts feel live; PresenceFrames bounds what they cost.
+	// At least 100ms.
 	PresenceInterval time.Duration `yaml:"presence_interval"`
+
+	// PresenceFrames bounds the presence frames a node pushes to its fans,
+	// per second. While a big audience joins, every room's count changes
+	// every interval; the rooms pushed longest ago go first and the rest
+	// wait, so presence never costs more writes than this, whatever the
+	// churn. Default 2000. 1-1,000,000.
+	PresenceFrames int `yaml:"presence_frames"`
 
 	// SendBuffer is how many bytes of frames may wait for one fan beyond
 	// what its socket holds (the kernel's buffer is capped at 64 KiB per

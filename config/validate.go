@@ -195,6 +195,7 @@ const (
 	frameOverheadBytes  = 256 // JSON envelope and nonce around the text
 	maxFrameBytesLimit  = 1 << 20
 	minPresenceInterval = 100 * time.Millisecond
+	maxPresenceFrames   = 1_000_000
 	minSendBuffer       = 4 << 10
 	maxSendBuffer       = 64 << 20
 	minDrainTimeout     = time.Second
@@ -229,6 +230,7 @@ func (ch *Chat) validate(ps *Problems, httpListen string) {
 	if ch.PresenceInterval < minPresenceInterval {
 		ps.add("chat.presence_interval", "must be at least %s; got %q", minPresenceInterval, ch.PresenceInterval)
 	}
+	intRange(ps, "chat.presence_frames", ch.PresenceFrames, 1, maxPresenceFrames)
 	if ch.SendBuffer < minSendBuffer || ch.SendBuffer > maxSendBuffer {
 		ps.add("chat.send_buffer", "must be in %s-%s; got %q", ByteSize(minSendBuffer), ByteSize(maxSendBuffer), ch.SendBuffer)
 	}

@@ -226,7 +226,7 @@ func TestValidate(t *testing.T) {
 		{"chat integers out of range", func(c *Config) {
 			c.Chat.HistoryOnJoin, c.Chat.RecoveryWindow = -1, 0
 			c.Chat.MaxTextBytes, c.Chat.MaxFrameBytes = 16385, 1<<20+1
-			c.Chat.RateBurst, c.Chat.SendBuffer = 0, 64<<20+1
+			c.Chat.RateBurst, c.Chat.SendBuffer, c.Chat.PresenceFrames = 0, 64<<20+1, 0
 			c.Chat.DrainTimeout, c.Chat.BatchWindow, c.Chat.PingInterval = 0, -time.Millisecond, 11*time.Minute
 		}, Problems{
 			{"chat.history_on_join", `must be in 0-1000; got "-1"`},
@@ -234,6 +234,7 @@ func TestValidate(t *testing.T) {
 			{"chat.rate_burst", `must be at least 1; got "0"`},
 			{"chat.max_text_bytes", `must be in 1-16384; got "16385"`},
 			{"chat.max_frame_bytes", `must be in 1-1048576; got "1048577"`},
+			{"chat.presence_frames", `must be in 1-1000000; got "0"`},
 			{"chat.send_buffer", `must be in 4KiB-64MiB; got "67108865"`},
 			{"chat.drain_timeout", `must be in 1s-5m0s; got "0s"`},
 			{"chat.batch_window", `must be in 0s-1s; got "-1ms"`},

@@ -66,6 +66,7 @@ func (n *Node) startChat() error {
 		MaxTextBytes:     c.MaxTextBytes,
 		MaxFrameBytes:    c.MaxFrameBytes,
 		PresenceInterval: c.PresenceInterval,
+		PresenceFrames:   c.PresenceFrames,
 		MaxPendingBytes:  int(c.SendBuffer),
 		DrainTimeout:     c.DrainTimeout,
 		BatchWindow:      c.BatchWindow,

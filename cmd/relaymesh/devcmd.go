@@ -31,6 +31,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (allocs: every allocation since start) of the whole mesh to this file when it stops (go tool pprof -sample_index=alloc_space FILE)")
 	processes := fs.Bool("processes", false, "run each node as an OS process of its own (relaymesh node with a generated config file), each with its own open-file limit")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -42,10 +43,10 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	if *processes {
-		if *cpuProfile != "" {
+		if *cpuProfile != "" || *memProfile != "" {
 			// The parent only serves the origin; the nodes' CPU is in their
 			// own processes (profile one with go tool pprof on its PID).
-			fmt.Fprintln(stderr, "relaymesh dev: --cpuprofile profiles this process, so it does not work with --processes, where every node runs in a process of its own")
+			fmt.Fprintln(stderr, "relaymesh dev: --cpuprofile and --memprofile profile this process, so they do not work with --processes, where every node runs in a process of its own")
 			return 2
 		}
 		return runDevProcesses(procs.Options{Options: d, LogLevel: *level}, stdout, stderr)
@@ -61,6 +62,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer stop()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if err := writeAllocProfile(*memProfile); err != nil {
+				fmt.Fprintf(stderr, "relaymesh dev: %v\n", err)
+			}
+		}()
 	}
 
 	sigs := notifySignals() // before starting: Ctrl-C during start stops cleanly
@@ -151,6 +159,19 @@ func stopProcesses(stderr io.Writer, m *procs.Mesh, sigs <-chan os.Signal) int {
 
 // startCPUProfile profiles the process into path until the returned func
 // is called. A file, not an HTTP endpoint: nothing listens unauthenticated.
+// writeAllocProfile writes the allocations since the process started.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	return f.Close()
+}
+
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {

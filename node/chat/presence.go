@@ -3,6 +3,8 @@ package chat
 import (
 	"encoding/json"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +17,14 @@ import (
 // node keeps the latest report of every node and sums them per room and
 // region; fans of a room get a presence frame when its sum changes, at most
 // once per interval.
+//
+// The frames a node pushes for presence are bounded too, whatever the
+// churn: while 100,000 fans join, every room's count changes every
+// interval, and pushing each change to every fan would cost as many writes
+// as the chat itself. Each interval a node sends at most its budget of
+// presence frames (Config.PresenceFrames per second), to the changed rooms
+// that were pushed longest ago first; the others stay changed and go out
+// in a later interval, with the count of that moment.
 
 const presenceSubject = "chat.presence."
 
@@ -35,10 +45,12 @@ type presence struct {
 	mu      sync.Mutex
 	reports map[string]report        // by node
 	sent    map[string]wire.Presence // last pushed per room
+	pushed  map[string]time.Time     // when, per room
 }
 
 func newPresence() *presence {
-	return &presence{reports: make(map[string]report), sent: make(map[string]wire.Presence)}
+	return &presence{reports: make(map[string]report), sent: make(map[string]wire.Presence),
+		pushed: make(map[string]time.Time)}
 }
 
 func (p *presence) receive(msg *nats.Msg) {
@@ -84,23 +96,48 @@ func (p *presence) room(name string, now time.Time, ttl time.Duration) wire.Pres
 }
 
 // changed returns the rooms whose aggregate differs from what was last
-// pushed, and records them as pushed.
-func (p *presence) changed(agg map[string]wire.Presence) []wire.Presence {
+// pushed, stalest first, for at most budget frames: a room costs its fans
+// here (fans), and the first room goes out whatever its cost, so that a
+// room bigger than the budget is still updated. It records those it
+// returns as pushed at now; the rest stay changed.
+func (p *presence) changed(agg map[string]wire.Presence, fans map[string]int, budget int, now time.Time) []wire.Presence {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []wire.Presence
+	var cands []wire.Presence
 	for room, a := range agg {
 		if old, ok := p.sent[room]; !ok || old.Total != a.Total || !maps.Equal(old.Regions, a.Regions) {
-			out = append(out, a)
-			p.sent[room] = a
+			cands = append(cands, a)
 		}
 	}
 	for room, old := range p.sent {
 		if _, ok := agg[room]; !ok && old.Total != 0 {
-			empty := wire.Presence{Room: room, Regions: map[string]int{}}
-			out = append(out, empty)
-			p.sent[room] = empty
+			cands = append(cands, wire.Presence{Room: room, Regions: map[string]int{}})
 		}
+	}
+	slices.SortFunc(cands, func(a, b wire.Presence) int {
+		if c := p.pushed[a.Room].Compare(p.pushed[b.Room]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Room, b.Room)
+	})
+	var out []wire.Presence
+	used := 0
+	for _, a := range cands {
+		cost := fans[a.Room]
+		if len(out) > 0 && used+cost > budget {
+			continue // a cheaper room may still fit
+		}
+		used += cost
+		out = append(out, a)
+		if _, live := agg[a.Room]; !live {
+			// The room emptied everywhere: pushed once as 0, then
+			// forgotten, so rooms that come and go leave nothing here.
+			delete(p.sent, a.Room)
+			delete(p.pushed, a.Room)
+			continue
+		}
+		p.sent[a.Room] = a
+		p.pushed[a.Room] = now
 	}
 	return out
 }
@@ -111,16 +148,18 @@ func (svc *Service) runPresence() {
 	defer svc.wg.Done()
 	t := time.NewTicker(svc.cfg.PresenceInterval)
 	defer t.Stop()
+	budget := max(1, int(float64(svc.cfg.PresenceFrames)*svc.cfg.PresenceInterval.Seconds()))
 	for {
 		select {
 		case <-svc.ctx.Done():
 			return
 		case now := <-t.C:
-			rep := report{Node: svc.cfg.Node, Region: svc.cfg.Region, Rooms: svc.hub.fanCounts()}
+			fans := svc.hub.fanCounts()
+			rep := report{Node: svc.cfg.Node, Region: svc.cfg.Region, Rooms: fans}
 			if data, err := json.Marshal(rep); err == nil {
 				_ = svc.cfg.NATS.Publish(presenceSubject+svc.cfg.Node, data)
 			}
-			for _, p := range svc.presence.changed(svc.presence.aggregate(now, reportTTL*svc.cfg.PresenceInterval)) {
+			for _, p := range svc.presence.changed(svc.presence.aggregate(now, reportTTL*svc.cfg.PresenceInterval), fans, budget, now) {
 				frame, err := wire.Encode(p)
 				if err != nil {
 					continue

@@ -39,6 +39,7 @@ type Config struct {
 	MaxTextBytes     int
 	MaxFrameBytes    int
 	PresenceInterval time.Duration
+	PresenceFrames   int           // presence frames per second to this node's fans, at most
 	MaxPendingBytes  int           // bytes waiting for one fan before it is cut off (1008)
 	DrainTimeout     time.Duration // bound on writing out what waits for one fan
 	BatchWindow      time.Duration // a busy room writes each fan at most once per window
@@ -98,6 +99,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 20 * time.Second
+	}
+	if cfg.PresenceFrames <= 0 {
+		cfg.PresenceFrames = 2000
 	}
 	svc := &Service{cfg: cfg, log: cfg.Logger, presence: newPresence(),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
