@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/leaf"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/natsd"
 )
@@ -89,9 +88,9 @@ func (n *Node) runMembers(ctx context.Context) {
 		var names []string
 		alive := map[string]bool{}
 		for _, m := range n.cluster.Members() {
-			if m.State != membership.StateLeft && m.MetaError == "" {
+			if m.Kept() {
 				names = append(names, m.Name)
-				alive[m.Name] = m.State == membership.StateAlive
+				alive[m.Name] = m.Up()
 			}
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

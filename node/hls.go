@@ -10,7 +10,6 @@ import (
 	"github.com/relaymesh/relaymesh/config"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/fetch"
@@ -87,7 +86,7 @@ func (m hlsMesh) Self() owner.Member {
 func (m hlsMesh) Members() []owner.Member {
 	var out []owner.Member
 	for _, mem := range m.n.cluster.Members() {
-		if mem.State == membership.StateAlive && mem.MetaError == "" && !mem.Meta.Leaving {
+		if mem.Live() {
 			out = append(out, owner.Member{Name: mem.Name, Region: mem.Meta.Region, Addr: mem.Meta.Mesh})
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/link"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/origin"
@@ -52,7 +51,7 @@ func (n *Node) announcePlaylist(key string, body []byte) {
 	// One goroutine per peer, owned by the node (n.announcing, its
 	// context): the streamer's ack is not held up by the farthest region.
 	for _, m := range n.cluster.Members() {
-		if m.Self || m.State != membership.StateAlive || m.MetaError != "" {
+		if m.Self || !m.Up() { // a leaving member still serves its players
 			continue
 		}
 		n.announcing.start(func() {

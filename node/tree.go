@@ -56,7 +56,7 @@ func (n *Node) repickParent() {
 		byName[m.Name] = m
 		view = append(view, tree.Candidate{
 			Node:   tree.Node{Name: m.Name, Region: m.Meta.Region},
-			Alive:  m.State == membership.StateAlive && !m.Meta.Leaving,
+			Alive:  m.Live(),
 			RTT:    m.RTT,
 			HasRTT: m.HasRTT,
 		})
