@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
-	"github.com/relaymesh/relaymesh/origin"
 )
 
 // Event-driven live playlists: the node that accepts a streamer's playlist
@@ -146,13 +145,13 @@ func parseAnnouncement(data []byte) (playlistAnnounce, string, error) {
 	if err := json.Unmarshal(data, &a); err != nil {
 		return a, "", fmt.Errorf("announcement: %w", err)
 	}
-	if err := origin.CheckKey(a.Key); err != nil {
+	if err := hlskey.Check(a.Key); err != nil {
 		return a, "", fmt.Errorf("announcement: %w", err)
 	}
-	if !strings.HasSuffix(a.Key, ".m3u8") {
+	if !hlskey.IsPlaylist(a.Key) {
 		return a, "", fmt.Errorf("announcement: %q is not a playlist key", a.Key)
 	}
-	stream, _, _ := strings.Cut(a.Key, "/")
+	stream := hlskey.Stream(a.Key)
 	pl, err := playlist.Parse(a.Body)
 	if err != nil {
 		return a, "", fmt.Errorf("announcement of %s: %w", a.Key, err)

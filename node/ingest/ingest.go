@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/relaymesh/relaymesh/node/hls"
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/node/httplimit"
@@ -182,12 +182,12 @@ func (s *Service) handle(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, "wrong_key", "wrong stream key")
 		return
 	}
-	key, err := origin.ValidKey(stream, p)
+	key, err := hlskey.Join(stream, p)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "bad_path", err.Error())
 		return
 	}
-	ctype, immutable, ok := hls.KindOf(p)
+	ctype, immutable, ok := hlskey.KindOf(p)
 	if !ok {
 		httpError(w, http.StatusBadRequest, "not_hls", fmt.Sprintf("%q is not a playlist or media segment", p))
 		return
