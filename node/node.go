@@ -23,6 +23,8 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/mesh/tree"
+	"github.com/relaymesh/relaymesh/mesh/treeloop"
 	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/hls"
@@ -77,7 +79,7 @@ type Node struct {
 
 	started  time.Time
 	draining atomic.Bool
-	ctx      context.Context // cancelled when the node stops; owns runTree and runMembers
+	ctx      context.Context // cancelled when the node stops; owns the loops (startLoops)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -135,9 +137,9 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	if err := n.startIngest(); err != nil {
 		return n, err
 	}
-	n.wg.Add(2)
-	go n.runTree(n.ctx)
-	go n.runMembers(n.ctx)
+	if err := n.startLoops(); err != nil {
+		return n, err
+	}
 	n.serveHTTP()
 	n.log.Info("node started", "http", n.httpAddr, "mesh", n.meshAddr.String(),
 		"version", BuildVersion(), "wan_emulation", cfg.Mesh.WANEmulation)
@@ -386,6 +388,29 @@ func (n *Node) Close() error {
 		n.stopErr = errors.Join(errs...)
 	})
 	return n.stopErr
+}
+
+// startLoops starts the loops that follow membership: the leaf-tree parent
+// (mesh/treeloop) and chat's sources. Both stop with n.ctx.
+func (n *Node) startLoops() error {
+	loop, err := treeloop.New(treeloop.Config{
+		Self:        tree.Node{Name: n.cfg.Node.Name, Region: n.cfg.Node.Region},
+		Members:     n.cluster,
+		Leaf:        n.leaf,
+		Meta:        n.cluster,
+		MetaTimeout: n.cfg.Mesh.LeaveTimeout,
+		Logger:      n.log.With("component", "tree"),
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		loop.Run(n.ctx)
+	}()
+	go n.runMembers(n.ctx)
+	return nil
 }
 
 // stopLoops stops the node's own goroutines (tree, members).
