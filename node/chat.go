@@ -77,34 +77,5 @@ func (n *Node) startChat() error {
 	return nil
 }
 
-// runMembers keeps chat relaying from every member: on each membership
-// change, the ROOMS stream's sources are set to the members that have not
-// left (failed ones stay, so their messages flow again when they return).
-func (n *Node) runMembers(ctx context.Context) {
-	defer n.wg.Done()
-	changes, unsubscribe := n.cluster.Subscribe()
-	defer unsubscribe()
-	for {
-		var names []string
-		alive := map[string]bool{}
-		for _, m := range n.cluster.Members() {
-			if m.Kept() {
-				names = append(names, m.Name)
-				alive[m.Name] = m.Up()
-			}
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := n.chat.SetMembers(sctx, names, alive); err != nil && ctx.Err() == nil {
-			n.log.Warn("could not update chat sources", "err", err)
-		}
-		cancel()
-		select {
-		case <-changes:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // NATS exposes the node's embedded NATS server (tests, diagnostics).
 func (n *Node) NATS() *natsd.Server { return n.nats }

@@ -409,7 +409,10 @@ func (n *Node) startLoops() error {
 		defer n.wg.Done()
 		loop.Run(n.ctx)
 	}()
-	go n.runMembers(n.ctx)
+	go func() {
+		defer n.wg.Done()
+		n.chat.FollowMembers(n.ctx, n.cluster)
+	}()
 	return nil
 }
 
