@@ -28,7 +28,6 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/hls"
-	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/httplimit"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
@@ -60,19 +59,16 @@ type Node struct {
 	nats     *natsd.Server
 	leaf     *leaf.Manager
 	chat     *chat.Service
-	hls      *hls.Server
-	hlsCache *cache.Cache
+	hls      *hls.Service
 	origin   *origin.Client
 	spool    *spool.Spool
 	ingest   *ingest.Service
 
-	playlistUpdates atomic.Uint64
-	announcing      announcers // playlist announcements being sent: playlists.go
-	cluster         *membership.Cluster
-	wanTable        *wan.Table
-	httpLn          *httplimit.Listener
-	httpSrv         *http.Server
-	metrics         *metrics
+	cluster  *membership.Cluster
+	wanTable *wan.Table
+	httpLn   *httplimit.Listener
+	httpSrv  *http.Server
+	metrics  *metrics
 
 	meshAddr netip.AddrPort
 	httpAddr string // advertised host:port
@@ -439,8 +435,8 @@ func (n *Node) closeRest(abort bool) error {
 	if n.spool != nil {
 		errs = append(errs, n.spool.Close())
 	}
-	if n.hlsCache != nil {
-		errs = append(errs, n.hlsCache.Close())
+	if n.hls != nil {
+		errs = append(errs, n.hls.Close())
 	}
 	// NATS before the leaf manager: NATS would otherwise keep redialling
 	// a forwarder that is gone.
@@ -459,7 +455,6 @@ func (n *Node) closeRest(abort bool) error {
 			errs = append(errs, n.endpoint.Close())
 		}
 	}
-	n.announcing.close()
 	n.wg.Wait()
 	return errors.Join(errs...)
 }
