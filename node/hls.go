@@ -66,7 +66,7 @@ func (n *Node) startIngest() error {
 		return fmt.Errorf("node: ingest spool: %w", err)
 	}
 	n.spool = sp
-	n.ingest, err = ingest.Start(ingest.Config{
+	n.ingest, err = ingest.New(ingest.Config{
 		Limits:           ingestLimits(n.cfg),
 		Spool:            sp,
 		Origin:           n.origin,

@@ -430,7 +430,7 @@ func (n *Node) closeRest(abort bool) error {
 		errs = append(errs, n.httpLn.Close())
 	}
 	if n.ingest != nil {
-		n.ingest.Close() // what is still spooled stays on disk for the next start
+		errs = append(errs, n.ingest.Close()) // what is still spooled stays on disk for the next start
 	}
 	if n.spool != nil {
 		errs = append(errs, n.spool.Close())
