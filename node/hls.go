@@ -9,7 +9,6 @@ import (
 
 	"github.com/relaymesh/relaymesh/config"
 	"github.com/relaymesh/relaymesh/node/hls"
-	"github.com/relaymesh/relaymesh/node/hls/owner"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/origin"
@@ -26,7 +25,9 @@ func (n *Node) startHLS() error {
 	n.origin = client
 	h := n.cfg.HLS
 	n.hls, err = hls.NewService(n.ctx, hls.ServiceConfig{
-		Self:           owner.Member{Name: n.cfg.Node.Name, Region: n.cfg.Node.Region, Addr: n.meshAddr.String()},
+		Name:           n.cfg.Node.Name,
+		Region:         n.cfg.Node.Region,
+		Addr:           n.meshAddr.String(),
 		CacheMemory:    int64(h.CacheMemory),
 		CacheDir:       filepath.Join(n.cfg.Node.DataDir, "hls-cache"),
 		CacheDisk:      int64(h.CacheDisk),

@@ -20,9 +20,9 @@ import (
 // ServiceConfig configures a Service; the node fills it from its config's
 // hls section.
 type ServiceConfig struct {
-	// Self is this node: its name (also the cache's name in Cache-Status),
-	// region and QUIC address.
-	Self owner.Member
+	// Name, Region and Addr (its QUIC address) are this node's; Name is
+	// also the cache's name in Cache-Status.
+	Name, Region, Addr string
 	// CacheMemory bounds the memory tier of the cache (cache.Config).
 	CacheMemory int64
 	// CacheDir and CacheDisk, both set, give the cache its disk tier.
@@ -103,10 +103,11 @@ func NewService(ctx context.Context, cfg ServiceConfig, deps Deps) (*Service, er
 	svc.srv, err = New(Config{
 		Cache: c, Origin: deps.Origin, Logger: log,
 		MaxObjectBytes: cfg.MaxObjectBytes, PlaylistMaxAge: cfg.PlaylistMaxAge,
-		Mesh: liveMembers{self: cfg.Self, members: deps.Members}, ShieldRegion: cfg.ShieldRegion,
+		Mesh:              liveMembers{self: owner.Member{Name: cfg.Name, Region: cfg.Region, Addr: cfg.Addr}, members: deps.Members},
+		ShieldRegion:      cfg.ShieldRegion,
 		Opener:            fetch.Link(deps.Endpoint, link.KindFetch),
 		CachedOpener:      fetch.Link(deps.Endpoint, link.KindFetchCached),
-		CacheName:         cfg.Self.Name,
+		CacheName:         cfg.Name,
 		Streams:           cfg.Streams,
 		NotFoundTTL:       cfg.NotFoundTTL,
 		MaxOriginRequests: cfg.MaxOriginRequests,

@@ -13,7 +13,6 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
 	"github.com/relaymesh/relaymesh/node/hls/announce"
-	"github.com/relaymesh/relaymesh/node/hls/owner"
 	"github.com/relaymesh/relaymesh/node/nodetest"
 	"github.com/relaymesh/relaymesh/origin"
 )
@@ -63,7 +62,7 @@ func newService(t *testing.T, name string, members Members) (*Service, *link.End
 	ep := newEndpoint(t, name)
 	ctx, cancel := context.WithCancel(context.Background())
 	svc, err := NewService(ctx, ServiceConfig{
-		Self:        owner.Member{Name: name, Region: "seoul", Addr: ep.Addr().String()},
+		Name: name, Region: "seoul", Addr: ep.Addr().String(),
 		CacheMemory: 1 << 20, OriginTimeout: time.Second, PlaylistMaxAge: time.Minute,
 	}, Deps{Endpoint: ep, Members: members, Origin: downOrigin{}, Logger: nodetest.Logger(t, 0)})
 	if err != nil {
