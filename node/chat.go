@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/mesh/leaf"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/natsd"
 )
@@ -77,35 +76,6 @@ func (n *Node) startChat() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
-}
-
-// runMembers keeps chat relaying from every member: on each membership
-// change, the ROOMS stream's sources are set to the members that have not
-// left (failed ones stay, so their messages flow again when they return).
-func (n *Node) runMembers(ctx context.Context) {
-	defer n.wg.Done()
-	changes, unsubscribe := n.cluster.Subscribe()
-	defer unsubscribe()
-	for {
-		var names []string
-		alive := map[string]bool{}
-		for _, m := range n.cluster.Members() {
-			if m.State != membership.StateLeft && m.MetaError == "" {
-				names = append(names, m.Name)
-				alive[m.Name] = m.State == membership.StateAlive
-			}
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := n.chat.SetMembers(sctx, names, alive); err != nil && ctx.Err() == nil {
-			n.log.Warn("could not update chat sources", "err", err)
-		}
-		cancel()
-		select {
-		case <-changes:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // NATS exposes the node's embedded NATS server (tests, diagnostics).

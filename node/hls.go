@@ -8,20 +8,14 @@ import (
 	"time"
 
 	"github.com/relaymesh/relaymesh/config"
-
-	"github.com/relaymesh/relaymesh/mesh/link"
-	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/node/hls"
-	"github.com/relaymesh/relaymesh/node/hls/cache"
-	"github.com/relaymesh/relaymesh/node/hls/fetch"
-	"github.com/relaymesh/relaymesh/node/hls/owner"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
-// startHLS builds the origin client, the segment cache (disk tier under
-// the data dir) and the HLS server. Nothing here contacts the origin.
+// startHLS builds the origin client and the HLS service (its cache's
+// disk tier under the data dir). Nothing here contacts the origin.
 func (n *Node) startHLS() error {
 	o := n.cfg.Origin
 	client, err := origin.New(OriginClientConfig(o))
@@ -30,68 +24,36 @@ func (n *Node) startHLS() error {
 	}
 	n.origin = client
 	h := n.cfg.HLS
-	cc := cache.Config{
-		MemoryBytes: int64(h.CacheMemory),
-		MutableTTL:  h.PlaylistMaxAge,
-		// A fill waits for the origin at most its own call budget, so a
-		// miss answers 504 promptly when the origin is down.
-		FillTimeout: o.Timeout + time.Second,
-		Logger:      n.log.With("component", "hls-cache"),
-		Supersedes:  hls.PlaylistSupersedes,
-	}
-	if h.CacheDisk > 0 {
-		cc.Dir, cc.DiskBytes = filepath.Join(n.cfg.Node.DataDir, "hls-cache"), int64(h.CacheDisk)
-	}
-	if n.hlsCache, err = cache.New(cc); err != nil {
-		return fmt.Errorf("node: hls cache: %w", err)
-	}
-	n.hls, err = hls.New(hls.Config{
-		Cache: n.hlsCache, Origin: client, Logger: n.log.With("component", "hls"),
-		MaxObjectBytes: int64(h.MaxObject), PlaylistMaxAge: h.PlaylistMaxAge,
-		Mesh: hlsMesh{n}, ShieldRegion: h.ShieldRegion,
-		Opener:       fetch.Link(n.endpoint, link.KindFetch),
-		CachedOpener: fetch.Link(n.endpoint, link.KindFetchCached),
-		CacheName:    n.cfg.Node.Name,
+	n.hls, err = hls.NewService(n.ctx, hls.ServiceConfig{
+		Name:           n.cfg.Node.Name,
+		Region:         n.cfg.Node.Region,
+		Addr:           n.meshAddr.String(),
+		CacheMemory:    int64(h.CacheMemory),
+		CacheDir:       filepath.Join(n.cfg.Node.DataDir, "hls-cache"),
+		CacheDisk:      int64(h.CacheDisk),
+		OriginTimeout:  o.Timeout,
+		MaxObjectBytes: int64(h.MaxObject),
+		PlaylistMaxAge: h.PlaylistMaxAge,
+		ShieldRegion:   h.ShieldRegion,
 		// Every node has the same stream keys: they are the streams the
 		// mesh knows without being told (dev's demo among them).
 		Streams:           slices.Sorted(maps.Keys(n.cfg.Ingest.StreamKeys)),
 		NotFoundTTL:       notFoundTTL(h.OriginNotFoundTTL),
 		MaxOriginRequests: h.OriginMaxRequests,
-	})
+	}, hls.Deps{Endpoint: n.endpoint, Members: n.cluster, Origin: client, Logger: n.log})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	n.endpoint.HandleStream(link.KindFetch, n.hls.PeerHandler(n.ctx))
-	n.endpoint.HandleStream(link.KindFetchCached, n.hls.CachedPeerHandler(n.ctx))
-	n.endpoint.HandleStream(link.KindAnnounce, n.receiveAnnouncement)
 	return nil
 }
 
-// notFoundTTL maps hls.origin_not_found_ttl (0: off) to hls.Config's
+// notFoundTTL maps hls.origin_not_found_ttl (0: off) to the HLS service's
 // NotFoundTTL (0: the default, negative: off).
 func notFoundTTL(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}
 	return d
-}
-
-// hlsMesh shows the HLS fill path the live members and their QUIC
-// addresses.
-type hlsMesh struct{ n *Node }
-
-func (m hlsMesh) Self() owner.Member {
-	return owner.Member{Name: m.n.cfg.Node.Name, Region: m.n.cfg.Node.Region, Addr: m.n.meshAddr.String()}
-}
-
-func (m hlsMesh) Members() []owner.Member {
-	var out []owner.Member
-	for _, mem := range m.n.cluster.Members() {
-		if mem.State == membership.StateAlive && mem.MetaError == "" && !mem.Meta.Leaving {
-			out = append(out, owner.Member{Name: mem.Name, Region: mem.Meta.Region, Addr: mem.Meta.Mesh})
-		}
-	}
-	return out
 }
 
 // startIngest opens the spool under the data dir and starts the uploader.
@@ -105,15 +67,15 @@ func (n *Node) startIngest() error {
 		return fmt.Errorf("node: ingest spool: %w", err)
 	}
 	n.spool = sp
-	n.ingest, err = ingest.Start(ingest.Config{
+	n.ingest, err = ingest.New(ingest.Config{
 		Limits:           ingestLimits(n.cfg),
 		Spool:            sp,
 		Origin:           n.origin,
-		Cache:            n.hlsCache,
+		Cache:            n.hls.Cache(),
 		MaxObjectBytes:   int64(n.cfg.HLS.MaxObject),
 		WriteThroughWait: n.cfg.Ingest.WriteThroughWait,
 		PlaylistMaxAge:   n.cfg.HLS.PlaylistMaxAge,
-		OnPlaylist:       n.announcePlaylist,
+		OnPlaylist:       n.hls.Announce,
 		Logger:           n.log.With("component", "ingest"),
 	})
 	if err != nil {
@@ -147,6 +109,14 @@ func (n *Node) HLSCounters() *hls.Counters {
 		return nil
 	}
 	return n.hls.Counters()
+}
+
+// PlaylistUpdates is how many announced playlists this node applied.
+func (n *Node) PlaylistUpdates() uint64 {
+	if n.hls == nil {
+		return 0
+	}
+	return n.hls.AnnounceStats().Applied
 }
 
 // Spooled is how many pushed objects wait in the ingest spool for the

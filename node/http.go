@@ -122,7 +122,7 @@ func (n *Node) meshView() MeshView {
 			v.Self = mv
 		}
 		v.Members = append(v.Members, mv)
-		if m.State == membership.StateAlive && m.MetaError == "" {
+		if m.Up() { // a leaving member's leaf link is up until it is gone
 			if m.Meta.Parent == "" {
 				v.TreeRoots = append(v.TreeRoots, m.Name)
 			} else {
@@ -190,7 +190,7 @@ func (n *Node) handleEdges(w http.ResponseWriter, r *http.Request) {
 	}
 	edges := []Edge{}
 	for _, m := range n.cluster.Members() {
-		if m.State != membership.StateAlive || m.MetaError != "" || m.Meta.Leaving {
+		if !m.Live() {
 			continue // a leaving node is draining: send no new fans there
 		}
 		e := Edge{Name: m.Name, Region: m.Meta.Region, URL: "http://" + m.Meta.HTTP}

@@ -60,6 +60,8 @@ var (
 		"HLS misses answered without asking the origin: a 404 remembered (not_found_cached), a segment of a stream this node does not know (unknown_stream), the cap of origin requests in flight reached (busy, answered 503).", []string{"reason"}, nil)
 	descHLSOriginInFlight = prometheus.NewDesc("relaymesh_hls_origin_requests_in_flight",
 		"HLS origin requests this node has in flight (at most hls.origin_max_requests).", nil, nil)
+	descHLSAnnouncements = prometheus.NewDesc("relaymesh_hls_announcements_total",
+		"Live-playlist announcements from peers: applied, dropped as malformed, refused for a version this node does not read (a newer peer).", []string{"result"}, nil)
 	descHLSCache = prometheus.NewDesc("relaymesh_hls_cache_requests_total",
 		"HLS cache lookups by result.", []string{"result"}, nil)
 	descSpool = prometheus.NewDesc("relaymesh_ingest_spooled",
@@ -86,7 +88,7 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
 		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
 		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSOriginRefused, descHLSOriginInFlight,
-		descHLSCache, descSpool, descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
+		descHLSCache, descHLSAnnouncements, descSpool, descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
 		ch <- d
 	}
 }
@@ -144,11 +146,13 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descHLSOriginRefused, prometheus.CounterValue, float64(v), reason)
 		}
 		ch <- prometheus.MustNewConstMetric(descHLSOriginInFlight, prometheus.GaugeValue, float64(n.hls.OriginInFlight()))
-	}
-	if n.hlsCache != nil {
-		st := n.hlsCache.Stats()
+		st := n.hls.CacheStats()
 		for res, v := range map[string]uint64{"memory_hit": st.MemoryHits, "disk_hit": st.DiskHits, "miss": st.Misses} {
 			ch <- prometheus.MustNewConstMetric(descHLSCache, prometheus.CounterValue, float64(v), res)
+		}
+		a := n.hls.AnnounceStats()
+		for result, v := range map[string]uint64{"applied": a.Applied, "malformed": a.Malformed, "unknown_version": a.UnknownVersion} {
+			ch <- prometheus.MustNewConstMetric(descHLSAnnouncements, prometheus.CounterValue, float64(v), result)
 		}
 	}
 	if n.httpLn != nil {

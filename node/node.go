@@ -23,10 +23,11 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/pki"
+	"github.com/relaymesh/relaymesh/mesh/tree"
+	"github.com/relaymesh/relaymesh/mesh/treeloop"
 	"github.com/relaymesh/relaymesh/mesh/wan"
 	"github.com/relaymesh/relaymesh/node/chat"
 	"github.com/relaymesh/relaymesh/node/hls"
-	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/httplimit"
 	"github.com/relaymesh/relaymesh/node/ingest"
 	"github.com/relaymesh/relaymesh/node/ingest/spool"
@@ -58,26 +59,23 @@ type Node struct {
 	nats     *natsd.Server
 	leaf     *leaf.Manager
 	chat     *chat.Service
-	hls      *hls.Server
-	hlsCache *cache.Cache
+	hls      *hls.Service
 	origin   *origin.Client
 	spool    *spool.Spool
 	ingest   *ingest.Service
 
-	playlistUpdates atomic.Uint64
-	announcing      announcers // playlist announcements being sent: playlists.go
-	cluster         *membership.Cluster
-	wanTable        *wan.Table
-	httpLn          *httplimit.Listener
-	httpSrv         *http.Server
-	metrics         *metrics
+	cluster  *membership.Cluster
+	wanTable *wan.Table
+	httpLn   *httplimit.Listener
+	httpSrv  *http.Server
+	metrics  *metrics
 
 	meshAddr netip.AddrPort
 	httpAddr string // advertised host:port
 
 	started  time.Time
 	draining atomic.Bool
-	ctx      context.Context // cancelled when the node stops; owns runTree and runMembers
+	ctx      context.Context // cancelled when the node stops; owns the loops (startLoops)
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -135,9 +133,9 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	if err := n.startIngest(); err != nil {
 		return n, err
 	}
-	n.wg.Add(2)
-	go n.runTree(n.ctx)
-	go n.runMembers(n.ctx)
+	if err := n.startLoops(); err != nil {
+		return n, err
+	}
 	n.serveHTTP()
 	n.log.Info("node started", "http", n.httpAddr, "mesh", n.meshAddr.String(),
 		"version", BuildVersion(), "wan_emulation", cfg.Mesh.WANEmulation)
@@ -388,6 +386,32 @@ func (n *Node) Close() error {
 	return n.stopErr
 }
 
+// startLoops starts the loops that follow membership: the leaf-tree parent
+// (mesh/treeloop) and chat's sources. Both stop with n.ctx.
+func (n *Node) startLoops() error {
+	loop, err := treeloop.New(treeloop.Config{
+		Self:        tree.Node{Name: n.cfg.Node.Name, Region: n.cfg.Node.Region},
+		Members:     n.cluster,
+		Leaf:        n.leaf,
+		Meta:        n.cluster,
+		MetaTimeout: n.cfg.Mesh.LeaveTimeout,
+		Logger:      n.log.With("component", "tree"),
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		loop.Run(n.ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.chat.FollowMembers(n.ctx, n.cluster)
+	}()
+	return nil
+}
+
 // stopLoops stops the node's own goroutines (tree, members).
 func (n *Node) stopLoops() {
 	if n.cancel != nil {
@@ -406,13 +430,13 @@ func (n *Node) closeRest(abort bool) error {
 		errs = append(errs, n.httpLn.Close())
 	}
 	if n.ingest != nil {
-		n.ingest.Close() // what is still spooled stays on disk for the next start
+		errs = append(errs, n.ingest.Close()) // what is still spooled stays on disk for the next start
 	}
 	if n.spool != nil {
 		errs = append(errs, n.spool.Close())
 	}
-	if n.hlsCache != nil {
-		errs = append(errs, n.hlsCache.Close())
+	if n.hls != nil {
+		errs = append(errs, n.hls.Close())
 	}
 	// NATS before the leaf manager: NATS would otherwise keep redialling
 	// a forwarder that is gone.
@@ -431,7 +455,6 @@ func (n *Node) closeRest(abort bool) error {
 			errs = append(errs, n.endpoint.Close())
 		}
 	}
-	n.announcing.close()
 	n.wg.Wait()
 	return errors.Join(errs...)
 }

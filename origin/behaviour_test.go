@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/origin"
 )
 
@@ -150,13 +151,13 @@ func testBehaviour(t *testing.T, srv testServer) {
 	t.Run("invalid key", func(t *testing.T) {
 		c, ft := newTestClient(t, srv.cfg)
 		for _, key := range []string{"live/../other/x.ts", "/live/x.ts", "live", "Live/x.ts", "live/a%2e%2e/x.ts"} {
-			if _, _, err := c.Get(ctx, key); !errors.Is(err, origin.ErrInvalidKey) {
+			if _, _, err := c.Get(ctx, key); !errors.Is(err, hlskey.ErrInvalid) {
 				t.Errorf("get %q: %v, want ErrInvalidKey", key, err)
 			}
-			if _, err := c.Put(ctx, key, strings.NewReader("x"), 1, ""); !errors.Is(err, origin.ErrInvalidKey) {
+			if _, err := c.Put(ctx, key, strings.NewReader("x"), 1, ""); !errors.Is(err, hlskey.ErrInvalid) {
 				t.Errorf("put %q: %v, want ErrInvalidKey", key, err)
 			}
-			if err := c.Delete(ctx, key); !errors.Is(err, origin.ErrInvalidKey) {
+			if err := c.Delete(ctx, key); !errors.Is(err, hlskey.ErrInvalid) {
 				t.Errorf("delete %q: %v, want ErrInvalidKey", key, err)
 			}
 		}

@@ -10,7 +10,8 @@ import (
 // refused the request for another reason (access denied, missing bucket,
 // bad request: a configuration problem, not a transient one) or the caller's
 // context ended (it wraps context.Canceled or DeadlineExceeded then). A key
-// that ValidKey refuses gives a *KeyError (ErrInvalidKey) and no request.
+// that hlskey.Check refuses gives a *hlskey.Error (hlskey.ErrInvalid) and no
+// request.
 var (
 	// ErrNotFound: the origin answered that the object does not exist
 	// (404, NoSuchKey). Never retried: asking again gives the same answer.

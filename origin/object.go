@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/relaymesh/relaymesh/hlskey"
 )
 
 // Info describes an object at the origin.
@@ -29,7 +30,7 @@ const MaxBufferedPut = 64 << 20
 // reading the body too, which is what an edge wants for segments of a few
 // MB; only opening it is retried, a body cut short returns the error.
 func (c *Client) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
-	if err := CheckKey(key); err != nil {
+	if err := hlskey.Check(key); err != nil {
 		return nil, Info{}, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -79,7 +80,7 @@ func (b *body) Close() error {
 
 // Stat describes an object without reading it.
 func (c *Client) Stat(ctx context.Context, key string) (Info, error) {
-	if err := CheckKey(key); err != nil {
+	if err := hlskey.Check(key); err != nil {
 		return Info{}, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -103,7 +104,7 @@ func (c *Client) Stat(ctx context.Context, key string) (Info, error) {
 // in place from its current offset; any other r is first read into memory,
 // up to MaxBufferedPut bytes.
 func (c *Client) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
-	if err := CheckKey(key); err != nil {
+	if err := hlskey.Check(key); err != nil {
 		return Info{}, err
 	}
 	src, size, err := replayable(r, size)
@@ -133,7 +134,7 @@ func (c *Client) Put(ctx context.Context, key string, r io.Reader, size int64, c
 // Delete removes an object. Deleting an object that is not there succeeds
 // (S3 answers 204 either way), so a retried Delete is harmless.
 func (c *Client) Delete(ctx context.Context, key string) error {
-	if err := CheckKey(key); err != nil {
+	if err := hlskey.Check(key); err != nil {
 		return err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)

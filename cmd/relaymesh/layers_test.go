@@ -10,14 +10,23 @@ import (
 // The layering of the tree, checked on every package's imports (go list).
 // README's architecture section states the same rules.
 //
-//   - regions and the pure packages import nothing of ours (regions aside).
+//   - the pure packages import nothing of ours (mesh/tree aside, which
+//     ranks by regions).
 //   - config imports only regions.
-//   - origin imports nothing of ours.
+//   - origin imports nothing of ours but hlskey, the key grammar it checks
+//     every call against.
 //   - mesh/... does not import node/...
-//   - nothing imports cmd/, and only cmd/ (and the dev mesh, which runs
-//     nodes in one process) imports node, the composition root.
-//   - the services under node/ do not import each other, except ingest,
-//     which fills the HLS cache with what a streamer pushed.
+//   - nothing imports cmd/. Only cmd/ and the dev mesh import node, the
+//     composition root: node/devmesh runs whole nodes in one process
+//     (`relaymesh dev`, end-to-end tests), so it is a second composition
+//     root, and like cmd/ nothing but cmd/ (and its own subpackages)
+//     imports it.
+//   - node, the composition root, imports of node/... only the services it
+//     builds and runs (composed), not their insides: a protocol, a loop or
+//     a service's wiring that node needed would belong in node.
+//   - the services under node/ do not import each other, except that
+//     ingest fills the HLS cache (node/hls/cache) with what a streamer
+//     pushed and checks pushed playlists (node/hls/playlist).
 //
 // knownBreaks are imports allowed to break a rule for now, each with the
 // reason (none today); a new break fails the test, and so does an entry
@@ -26,10 +35,18 @@ var knownBreaks = map[string]string{}
 
 const module = "github.com/relaymesh/relaymesh/"
 
-var pure = []string{"regions", "mesh/tree", "mesh/wan", "mesh/pki", "node/hls/cache", "node/hls/owner",
+var pure = []string{"regions", "hlskey", "mesh/tree", "mesh/wan", "mesh/pki", "node/hls/cache", "node/hls/owner",
 	"node/hls/playlist", "node/chat/wire", "node/ingest/spool", "node/httplimit"}
 
 var services = []string{"node/chat", "node/hls", "node/ingest", "node/natsd"}
+
+// composed is what node may import of node/...: the services, the HTTP
+// listener, and the ingest spool, which node opens under its data dir
+// and hands to ingest (and whose backlog it reports).
+var composed = append([]string{"node/httplimit", "node/ingest/spool"}, services...)
+
+// ingestUses is what ingest may import of the HLS service's packages.
+var ingestUses = []string{"node/hls/cache", "node/hls/playlist"}
 
 // under reports whether pkg is dir or below it.
 func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
@@ -43,16 +60,20 @@ func broken(pkg, imp string) string {
 		return pkg + " is pure: it imports nothing of ours"
 	case pkg == "config" && imp != "regions":
 		return "config imports only regions"
-	case pkg == "origin" || (under(pkg, "origin") && imp != "origin" && !under(imp, "origin")):
-		return "origin imports nothing of ours"
+	case (under(pkg, "origin") && imp != "hlskey" && !under(imp, "origin")) || (pkg == "origin" && under(imp, "origin")):
+		return "origin imports nothing of ours but hlskey"
 	case under(pkg, "mesh") && under(imp, "node"):
 		return "mesh/... does not import node/..."
 	case imp == "node" && !under(pkg, "cmd") && pkg != "node/devmesh":
-		return "only cmd/ imports node, the composition root"
+		return "only cmd/ and the dev mesh import node, the composition root"
+	case under(imp, "node/devmesh") && !under(pkg, "cmd") && !under(pkg, "node/devmesh"):
+		return "only cmd/ imports the dev mesh, a second composition root"
+	case pkg == "node" && under(imp, "node") && !slices.Contains(composed, imp):
+		return "node imports the services it composes, not their insides"
 	}
 	for _, a := range services {
 		for _, b := range services {
-			if a != b && under(pkg, a) && under(imp, b) && !(a == "node/ingest" && b == "node/hls") {
+			if a != b && under(pkg, a) && under(imp, b) && !(a == "node/ingest" && slices.Contains(ingestUses, imp)) {
 				return "services do not import each other"
 			}
 		}
@@ -102,7 +123,17 @@ func TestLayeringRules(t *testing.T) {
 		{"node", "node/chat", false},
 		{"node/chat", "node/chat/wire", false},
 		{"mesh/tree", "regions", false},
-		{"node/ingest", "node/hls", false},
+		{"node/ingest", "node/hls/cache", false},
+		{"node/ingest", "node/hls", true},
+		{"node/ingest", "node/hls/announce", true},
+		{"node", "node/hls", false},
+		{"node", "node/ingest/spool", false},
+		{"node", "node/hls/announce", true},
+		{"node", "node/hls/cache", true},
+		{"node", "node/chat/wire", true},
+		{"node", "mesh/treeloop", false},
+		{"node/devmesh/procs", "node/devmesh", false},
+		{"node/hls/bench", "node/devmesh", true},
 		{"node/devmesh", "node", false},
 		{"cmd/relaymesh", "node", false},
 		{"mesh/leaf", "node/natsd", true},
@@ -111,6 +142,10 @@ func TestLayeringRules(t *testing.T) {
 		{"node/chat/wire", "regions", true},
 		{"config", "mesh/pki", true},
 		{"origin", "regions", true},
+		{"origin", "hlskey", false},
+		{"origin/devs3", "origin", false},
+		{"origin", "origin/devs3", true},
+		{"hlskey", "regions", true},
 		{"node", "cmd/relaymesh", true},
 	} {
 		if got := broken(c.pkg, c.imp) != ""; got != c.bad {

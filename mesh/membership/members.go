@@ -36,6 +36,28 @@ type Member struct {
 	HasRTT        bool
 }
 
+// Which members count, in one place. Callers disagree on purpose about a
+// member that is leaving (it set Meta.Leaving and is about to go) or has
+// failed; each predicate names one answer and who needs it.
+
+// Live reports whether m may be given new work: alive, with metadata we
+// accept, and not leaving. The edge directory, the HLS fill owners and
+// the choice of leaf-tree parent use it: a leaving node is draining, and
+// work sent there would move again a moment later.
+func (m Member) Live() bool { return m.Up() && !m.Meta.Leaving }
+
+// Up reports whether m is alive with metadata we accept, leaving or not:
+// it still runs and still holds what it had. Playlist announcements go to
+// such members (a leaving node still serves its players until it is gone)
+// and /v1/mesh draws their tree edges (a leaving node's leaf link is up
+// until it is gone).
+func (m Member) Up() bool { return m.State == StateAlive && m.MetaError == "" }
+
+// Kept reports whether m stays one of chat's sources: it has not left and
+// its metadata is accepted. A failed member is kept, so that its messages
+// flow again when it returns; one that left is dropped.
+func (m Member) Kept() bool { return m.State != StateLeft && m.MetaError == "" }
+
 // forgetAfter is how long dead and left members stay listed, so operators
 // see recent failures without a scaled-in node lingering forever.
 const forgetAfter = time.Hour

@@ -1,10 +1,10 @@
 package hls
 
 import (
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 )
 
@@ -64,7 +64,7 @@ func (l *listings) note(playlistKey string, p playlist.Playlist) {
 			keys = append(keys, key)
 		}
 	}
-	stream, _, _ := strings.Cut(playlistKey, "/")
+	stream := hlskey.Stream(playlistKey)
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,7 +101,7 @@ func (l *listings) note(playlistKey string, p playlist.Playlist) {
 
 // listed reports whether a playlist noted within listedWindow lists key.
 func (l *listings) listed(key string) bool {
-	stream, _, _ := strings.Cut(key, "/")
+	stream := hlskey.Stream(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	sl := l.streams[stream]
@@ -144,7 +144,7 @@ func (s *Server) knownStream(stream string) bool {
 // mayFill reports whether a player's miss of key may be filled: always
 // for playlists, for segments only when the edge knows of them.
 func (s *Server) mayFill(key string, immutable bool) bool {
-	stream, _, _ := strings.Cut(key, "/")
+	stream := hlskey.Stream(key)
 	return !immutable || s.configuredOrAnnounced(stream) || s.listed.listed(key)
 }
 

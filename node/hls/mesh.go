@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/fetch"
@@ -139,7 +140,7 @@ func (s *Server) fillFrom(ctx context.Context, key, ctype string, immutable, asO
 // the node's lifetime.
 func (s *Server) PeerHandler(ctx context.Context) link.StreamHandler {
 	get := func(ctx context.Context, key string) (cache.Entry, error) {
-		ctype, immutable, ok := KindOf(key)
+		ctype, immutable, ok := hlskey.KindOf(key)
 		if !ok {
 			return cache.Entry{}, errNotHLS
 		}

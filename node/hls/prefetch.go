@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
-	"github.com/relaymesh/relaymesh/origin"
 )
 
 // Prefetching: when a new live playlist is announced, an edge whose players
@@ -45,10 +45,10 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, p playlist.Pl
 	var keys []string
 	for _, uri := range append(append([]string(nil), p.Maps...), segs...) {
 		key, ok := playlist.Resolve(playlistKey, uri)
-		if !ok || origin.CheckKey(key) != nil {
+		if !ok || hlskey.Check(key) != nil {
 			continue
 		}
-		if _, immutable, ok := KindOf(key); ok && immutable && !s.cfg.Cache.Has(key) {
+		if _, immutable, ok := hlskey.KindOf(key); ok && immutable && !s.cfg.Cache.Has(key) {
 			keys = append(keys, key)
 		}
 	}
@@ -72,7 +72,7 @@ func (s *Server) Prefetch(ctx context.Context, playlistKey string, p playlist.Pl
 // prefetchOne fills key unless it is cached by then, and reports whether
 // it did.
 func (s *Server) prefetchOne(ctx context.Context, key string) bool {
-	ctype, immutable, _ := KindOf(key)
+	ctype, immutable, _ := hlskey.KindOf(key)
 	_, outcome, err := s.cfg.Cache.FillOutcome(ctx, key, func(ctx context.Context) (cache.Entry, error) {
 		return s.fillKey(ctx, key, ctype, immutable, false)
 	})

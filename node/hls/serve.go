@@ -15,11 +15,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/fetch"
 	"github.com/relaymesh/relaymesh/origin"
@@ -133,38 +132,15 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("OPTIONS /hls/{stream}/{path...}", s.preflight)
 }
 
-// kind is what an HLS path names, by its extension.
-type kind struct {
-	contentType string
-	immutable   bool // media never changes once written; playlists do
-}
-
-var kinds = map[string]kind{
-	".m3u8": {"application/vnd.apple.mpegurl", false},
-	".ts":   {"video/mp2t", true},
-	".m4s":  {"video/iso.segment", true},
-	".mp4":  {"video/mp4", true}, // fMP4 init segments
-	".aac":  {"audio/aac", true},
-	".m4a":  {"audio/mp4", true},
-	".vtt":  {"text/vtt", true},
-}
-
-// KindOf reports the content type of an HLS path and whether it is
-// immutable media, or false for anything that is not HLS.
-func KindOf(p string) (contentType string, immutable, ok bool) {
-	k, ok := kinds[strings.ToLower(path.Ext(p))]
-	return k.contentType, k.immutable, ok
-}
-
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	setCORS(w.Header())
 	stream, p := r.PathValue("stream"), r.PathValue("path")
-	key, err := origin.ValidKey(stream, p)
+	key, err := hlskey.Join(stream, p)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "bad_path", err.Error())
 		return
 	}
-	ctype, immutable, ok := KindOf(p)
+	ctype, immutable, ok := hlskey.KindOf(p)
 	if !ok {
 		httpError(w, http.StatusNotFound, "not_hls", fmt.Sprintf("%q is not a playlist or media segment", p))
 		return
@@ -262,7 +238,7 @@ var errTooLarge = errors.New("object too large for the edge")
 func (s *Server) fill(ctx context.Context, key, ctype string, immutable bool) (cache.Entry, error) {
 	// Segments got here past mayFill (or from a peer that checked it);
 	// playlists of streams the edge does not know take the small share.
-	stream, _, _ := strings.Cut(key, "/")
+	stream := hlskey.Stream(key)
 	release, err := s.originSlot(immutable || s.knownStream(stream))
 	if err != nil {
 		return cache.Entry{}, err

@@ -199,11 +199,3 @@ func TestStalePlaylistWhileOriginDown(t *testing.T) {
 		t.Fatalf("uncached playlist, origin down: %d, want 504", resp.StatusCode)
 	}
 }
-
-func TestKindOf(t *testing.T) {
-	for p, want := range map[string]bool{"a.m3u8": true, "A.TS": true, "init.mp4": true, "x.m4s": true, "x.exe": false, "noext": false} {
-		if _, _, ok := KindOf(p); ok != want {
-			t.Errorf("KindOf(%q) = %v", p, ok)
-		}
-	}
-}

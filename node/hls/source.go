@@ -3,9 +3,9 @@ package hls
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/fetch"
@@ -38,7 +38,7 @@ func (s *Server) sourceOf(key string) string {
 	if s.cfg.Mesh == nil || s.cfg.CachedOpener == nil {
 		return ""
 	}
-	stream, _, _ := strings.Cut(key, "/")
+	stream := hlskey.Stream(key)
 	node, ok := s.sources.get(stream)
 	if !ok || node == s.cfg.Mesh.Self().Name {
 		return ""

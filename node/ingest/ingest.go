@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/relaymesh/relaymesh/node/hls"
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/node/hls/playlist"
 	"github.com/relaymesh/relaymesh/node/httplimit"
@@ -83,8 +83,9 @@ type Service struct {
 	slow, tooLarge, badPlaylists, readFailures, cacheMisses atomic.Uint64
 }
 
-// Start starts the uploader that drains the spool into the origin.
-func Start(cfg Config) (*Service, error) {
+// New builds the service and starts the uploader that drains the spool
+// into the origin; Close stops it.
+func New(cfg Config) (*Service, error) {
 	if cfg.Spool == nil || cfg.Origin == nil || cfg.Cache == nil {
 		return nil, errors.New("ingest: Spool, Origin and Cache are required")
 	}
@@ -143,10 +144,12 @@ func (s *Service) apply(ctx context.Context, op spool.Op) error {
 }
 
 // Close stops the uploader; what is still spooled stays on disk for the
-// next start.
-func (s *Service) Close() {
+// next start. The spool is the caller's to close, after this. Close
+// returns nil: the error is there so every service stops the same way.
+func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
+	return nil
 }
 
 // Routes registers the ingest endpoints.
@@ -182,12 +185,12 @@ func (s *Service) handle(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, "wrong_key", "wrong stream key")
 		return
 	}
-	key, err := origin.ValidKey(stream, p)
+	key, err := hlskey.Join(stream, p)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, "bad_path", err.Error())
 		return
 	}
-	ctype, immutable, ok := hls.KindOf(p)
+	ctype, immutable, ok := hlskey.KindOf(p)
 	if !ok {
 		httpError(w, http.StatusBadRequest, "not_hls", fmt.Sprintf("%q is not a playlist or media segment", p))
 		return

@@ -82,7 +82,7 @@ func (f *fixture) start(t *testing.T, spoolDir string) {
 		t.Fatal(err)
 	}
 	f.cache = c
-	f.svc, err = Start(Config{Limits: f.limits(), Spool: f.sp, Origin: f.client, Cache: c,
+	f.svc, err = New(Config{Limits: f.limits(), Spool: f.sp, Origin: f.client, Cache: c,
 		MaxObjectBytes: f.maxObj, WriteThroughWait: 500 * time.Millisecond, PlaylistMaxAge: time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -96,7 +96,7 @@ func (f *fixture) start(t *testing.T, spoolDir string) {
 
 func (f *fixture) stop() {
 	f.srv.Close()
-	f.svc.Close()
+	_ = f.svc.Close()
 	_ = f.sp.Close()
 }
 

@@ -186,7 +186,8 @@ func (s *Server) JetStream() jetstream.JetStream { return s.js }
 // LeafCount is the number of leaf connections (parent and children).
 func (s *Server) LeafCount() int { return s.ns.NumLeafNodes() }
 
-// Shutdown drains the node's connection and stops the server.
+// Shutdown drains the node's connection and stops the server; ctx bounds
+// the drain (past it the connection is closed, dropping what it still holds).
 func (s *Server) Shutdown(ctx context.Context) {
 	if s == nil {
 		return

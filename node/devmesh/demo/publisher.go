@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relaymesh/relaymesh/origin"
+	"github.com/relaymesh/relaymesh/hlskey"
 )
 
 // Config tunes a Publisher. Start from DefaultConfig; zero fields other
@@ -108,7 +108,7 @@ func New(store Store, cfg Config) (*Publisher, error) {
 		cfg.Logger = slog.Default()
 	}
 	var errs []string
-	if _, err := origin.ValidKey(cfg.Stream, PlaylistName); err != nil {
+	if _, err := hlskey.Join(cfg.Stream, PlaylistName); err != nil {
 		errs = append(errs, fmt.Sprintf("stream: %v", err))
 	}
 	if cfg.SegmentDuration < 0 {

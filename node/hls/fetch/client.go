@@ -42,7 +42,7 @@ func Link(ep *link.Endpoint, k link.Kind) Opener {
 //     ErrBadRequest, ErrTooLarge or ErrInternal;
 //   - ErrTooLarge also when the peer announces a body over maxBody (nothing
 //     of it is read);
-//   - ErrBadRequest and origin.ErrInvalidKey for a key Fetch refuses to send;
+//   - ErrBadRequest and hlskey.ErrInvalid for a key Fetch refuses to send;
 //   - ErrProtocol for a malformed response;
 //   - ErrPeerFailed when the stream cannot be opened or breaks;
 //   - ctx's error when ctx ends first.

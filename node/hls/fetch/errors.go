@@ -23,7 +23,7 @@ var (
 	ErrUnavailable error = &kindError{"origin unavailable (answered by peer)", origin.ErrUnavailable}
 	// ErrBadRequest: the peer refused the request (invalid key, a version
 	// it does not speak). Fetch also returns it, wrapping
-	// origin.ErrInvalidKey, for a key it refuses to send.
+	// hlskey.ErrInvalid, for a key it refuses to send.
 	ErrBadRequest = errors.New("bad fetch request")
 	// ErrTooLarge: the object is larger than the peer sends or than the
 	// caller's maxBody.

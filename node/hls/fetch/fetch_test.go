@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/origin"
 )
@@ -123,8 +124,8 @@ func TestFetchRefusesBadKeyWithoutAsking(t *testing.T) {
 	})
 	for _, key := range []string{"", "noslash", "demo/../etc/passwd", "demo/a\x00b", "demo/" + strings.Repeat("a", 2000), "Demo/x.ts", "demo//x.ts"} {
 		_, err := Fetch(ctxT(t), op, "peer:7946", key, 1<<20)
-		if !errors.Is(err, ErrBadRequest) || !errors.Is(err, origin.ErrInvalidKey) {
-			t.Errorf("key %q: error %v, want ErrBadRequest and origin.ErrInvalidKey", key, err)
+		if !errors.Is(err, ErrBadRequest) || !errors.Is(err, hlskey.ErrInvalid) {
+			t.Errorf("key %q: error %v, want ErrBadRequest and hlskey.ErrInvalid", key, err)
 		}
 	}
 }

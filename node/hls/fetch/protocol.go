@@ -12,7 +12,7 @@
 //
 // The stream kind byte that precedes the request belongs to mesh/link and is
 // consumed before Serve sees the stream. key is an object key as
-// origin.ValidKey builds it. meta is a JSON object (see wireMeta). The
+// hlskey.Join builds it. meta is a JSON object (see wireMeta). The
 // server closes the stream after the response; a peer that wants another
 // object opens another stream (streams are cheap in QUIC). The client keeps
 // its sending side open until it has the response: the server takes a read
@@ -30,8 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
-	"github.com/relaymesh/relaymesh/origin"
 )
 
 // Version is the protocol version, the first byte of every request and
@@ -91,13 +91,13 @@ type wireMeta struct {
 	Expires     time.Time `json:"expires,omitzero"` // absent for immutable objects
 }
 
-// validKey accepts exactly the keys origin.ValidKey builds: "{stream}/{path}"
+// validKey accepts exactly the keys hlskey.Join builds: "{stream}/{path}"
 // with a valid stream name and a clean relative path.
 func validKey(key string) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("%w: key is %d bytes, more than %d", origin.ErrInvalidKey, len(key), MaxKeyLen)
+		return fmt.Errorf("%w: key is %d bytes, more than %d", hlskey.ErrInvalid, len(key), MaxKeyLen)
 	}
-	return origin.CheckKey(key)
+	return hlskey.Check(key)
 }
 
 // appendRequest appends the request for key to b. The key must be valid.
@@ -108,7 +108,7 @@ func appendRequest(b []byte, key string) []byte {
 }
 
 // readRequest reads one request and returns its key, validated. Its errors
-// wrap ErrProtocol (bad framing) or origin.ErrInvalidKey (a bad key), both
+// wrap ErrProtocol (bad framing) or hlskey.ErrInvalid (a bad key), both
 // worth an answer, or are the stream's read error (io.ErrUnexpectedEOF for
 // a truncated request), which is not.
 func readRequest(r io.Reader) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/relaymesh/relaymesh/hlskey"
 	"github.com/relaymesh/relaymesh/mesh/link"
 	"github.com/relaymesh/relaymesh/node/hls/cache"
 	"github.com/relaymesh/relaymesh/origin"
@@ -40,7 +41,7 @@ var requestTimeout = RequestTimeout
 //   - origin.ErrNotFound (fetch.ErrNotFound matches it): StatusNotFound;
 //   - origin.ErrUnavailable, ErrPeerFailed, a context that ended:
 //     StatusUnavailable;
-//   - origin.ErrInvalidKey: StatusBadRequest;
+//   - hlskey.ErrInvalid: StatusBadRequest;
 //   - ErrTooLarge, or a body over maxBody: StatusTooLarge;
 //   - anything else: StatusInternal, with get's error as the message.
 //
@@ -54,7 +55,7 @@ func Serve(ctx context.Context, conn net.Conn, get Getter, maxBody int64) error 
 	_ = conn.SetReadDeadline(time.Now().Add(requestTimeout))
 	key, err := readRequest(conn)
 	if err != nil {
-		if errors.Is(err, ErrProtocol) || errors.Is(err, origin.ErrInvalidKey) {
+		if errors.Is(err, ErrProtocol) || errors.Is(err, hlskey.ErrInvalid) {
 			return respond(conn, appendError(nil, StatusBadRequest, err.Error()))
 		}
 		return fmt.Errorf("fetch: serving %s: %w", conn.RemoteAddr(), err)
@@ -124,7 +125,7 @@ func errStatus(err error) Status {
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.Is(err, cache.ErrClosed):
 		return StatusUnavailable
-	case errors.Is(err, origin.ErrInvalidKey), errors.Is(err, ErrBadRequest):
+	case errors.Is(err, hlskey.ErrInvalid), errors.Is(err, ErrBadRequest):
 		return StatusBadRequest
 	case errors.Is(err, ErrTooLarge):
 		return StatusTooLarge

@@ -179,7 +179,9 @@ type Spool struct {
 }
 
 // Open opens the spool in dir, creating the directory if needed, and
-// rebuilds the queue from the op files in it. Temp files of interrupted
+// rebuilds the queue from the op files in it: Open, not New, because the
+// spool is durable state that outlives the process, like a file (Close
+// leaves it on disk; the next Open finds it). Temp files of interrupted
 // appends are removed; op files that fail their checks (truncated, bad
 // checksum) are removed and counted in Stats.Corrupt, never applied. Every
 // op file is read in full (streamed through its checksums), so Open takes

@@ -1,4 +1,10 @@
-package origin
+// Package hlskey is the grammar of HLS object keys, "{stream}/{path}": the
+// one place that builds a key from a request's stream and path, checks a
+// key that arrives whole (from peers, playlists, the spool), names a key's
+// stream and tells playlists from media by the extension. Every layer (the
+// HTTP handlers, the caches, the fill protocol, the origin client) reads a
+// key the same way because they all ask this package. Pure code.
+package hlskey
 
 import (
 	"errors"
@@ -17,19 +23,19 @@ const (
 	MaxPathSegments = 16  // segments of path, separated by "/"
 )
 
-// ErrInvalidKey is wrapped by every error from ValidKey (and by client calls
-// given a key that ValidKey would refuse): the request is bad, the origin
-// was not asked.
-var ErrInvalidKey = errors.New("invalid object key")
+// ErrInvalid is wrapped by every error from Join and Check (and by origin
+// client calls given a key that Check refuses): the request is bad, and
+// nobody downstream was asked.
+var ErrInvalid = errors.New("invalid object key")
 
-// KeyError says why a stream and path do not make an object key.
-type KeyError struct {
+// Error says why a stream and path do not make an object key.
+type Error struct {
 	Stream, Path string
 	Reason       string
 }
 
-func (e *KeyError) Error() string {
-	return fmt.Sprintf("origin: %v %s/%s: %s", ErrInvalidKey, clip(e.Stream), clip(e.Path), e.Reason)
+func (e *Error) Error() string {
+	return fmt.Sprintf("hlskey: %v %s/%s: %s", ErrInvalid, clip(e.Stream), clip(e.Path), e.Reason)
 }
 
 // clip quotes s for a message, cut short: a hostile path does not get to
@@ -42,9 +48,9 @@ func clip(s string) string {
 	return fmt.Sprintf("%q...(%d bytes)", s[:max], len(s))
 }
 
-func (e *KeyError) Unwrap() error { return ErrInvalidKey }
+func (e *Error) Unwrap() error { return ErrInvalid }
 
-// ValidKey is the one place that turns a stream name and a path taken from
+// Join is the one place that turns a stream name and a path taken from
 // an HTTP request into an object key, "{stream}/{path}". The path must
 // already be unescaped (as net/http's PathValue gives it): a '%' left in it
 // means double encoding and is refused rather than guessed at.
@@ -55,31 +61,38 @@ func (e *KeyError) Unwrap() error { return ErrInvalidKey }
 // bidi overrides, ...), invalid UTF-8 (overlong encodings of "." among
 // them), '%', more than MaxPathSegments segments or more than MaxKeyLen
 // bytes. Every accepted key has exactly the stream as its first segment.
-func ValidKey(stream, path string) (string, error) {
+func Join(stream, path string) (string, error) {
 	if err := validStream(stream); err != "" {
-		return "", &KeyError{Stream: stream, Path: path, Reason: err}
+		return "", &Error{Stream: stream, Path: path, Reason: err}
 	}
 	if err := validPath(path); err != "" {
-		return "", &KeyError{Stream: stream, Path: path, Reason: err}
+		return "", &Error{Stream: stream, Path: path, Reason: err}
 	}
 	key := stream + "/" + path
 	if len(key) > MaxKeyLen {
-		return "", &KeyError{Stream: stream, Path: path,
+		return "", &Error{Stream: stream, Path: path,
 			Reason: fmt.Sprintf("key is %d bytes, more than %d", len(key), MaxKeyLen)}
 	}
 	return key, nil
 }
 
-// CheckKey validates a whole key as ValidKey built it ("{stream}/{path}"):
-// for keys that arrive whole, from the client's callers, peers and
-// playlists.
-func CheckKey(key string) error {
+// Check validates a whole key as Join built it ("{stream}/{path}"): for
+// keys that arrive whole, from peers, playlists and the origin client's
+// callers.
+func Check(key string) error {
 	stream, path, ok := strings.Cut(key, "/")
 	if !ok {
-		return &KeyError{Stream: key, Reason: `key has no "/" between stream and path`}
+		return &Error{Stream: key, Reason: `key has no "/" between stream and path`}
 	}
-	_, err := ValidKey(stream, path)
+	_, err := Join(stream, path)
 	return err
+}
+
+// Stream is the stream of a key that Join built or Check accepted: its
+// first segment.
+func Stream(key string) string {
+	stream, _, _ := strings.Cut(key, "/")
+	return stream
 }
 
 func validStream(s string) string {

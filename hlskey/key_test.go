@@ -1,4 +1,4 @@
-package origin
+package hlskey
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestValidKey(t *testing.T) {
+func TestJoin(t *testing.T) {
 	long := strings.Repeat("a", 64)
 	for _, tc := range []struct {
 		stream, path string
@@ -86,40 +86,40 @@ func TestValidKey(t *testing.T) {
 		{"live", strings.Repeat("a/", 16) + "b", "", "more than 16 segments"},
 		{"live", strings.Repeat("../", 1000) + "x", "", "path is 3001 bytes"},
 	} {
-		key, err := ValidKey(tc.stream, tc.path)
+		key, err := Join(tc.stream, tc.path)
 		if tc.want != "" {
 			if err != nil || key != tc.want {
-				t.Errorf("ValidKey(%q, %.60q) = %q, %v; want %q", tc.stream, tc.path, key, err, tc.want)
+				t.Errorf("Join(%q, %.60q) = %q, %v; want %q", tc.stream, tc.path, key, err, tc.want)
 			}
-			if err := CheckKey(key); err != nil {
-				t.Errorf("CheckKey(%q): %v", key, err)
+			if err := Check(key); err != nil {
+				t.Errorf("Check(%q): %v", key, err)
 			}
 			continue
 		}
 		if err == nil {
-			t.Errorf("ValidKey(%q, %.60q) = %q, want an error (%s)", tc.stream, tc.path, key, tc.why)
+			t.Errorf("Join(%q, %.60q) = %q, want an error (%s)", tc.stream, tc.path, key, tc.why)
 			continue
 		}
-		if key != "" || !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), tc.why) {
-			t.Errorf("ValidKey(%q, %.60q) = %q, %v; want ErrInvalidKey saying %q", tc.stream, tc.path, key, err, tc.why)
+		if key != "" || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("Join(%q, %.60q) = %q, %v; want ErrInvalid saying %q", tc.stream, tc.path, key, err, tc.why)
 		}
-		if msg := err.Error(); !strings.HasPrefix(msg, "origin: invalid object key ") || strings.ContainsAny(msg, "\x00\r\n") || len(msg) > 400 {
-			t.Errorf("message %q: want a one-line origin scope", err)
+		if msg := err.Error(); !strings.HasPrefix(msg, "hlskey: invalid object key ") || strings.ContainsAny(msg, "\x00\r\n") || len(msg) > 400 {
+			t.Errorf("message %q: want a one-line hlskey scope", err)
 		}
 	}
 }
 
-func TestCheckKey(t *testing.T) {
+func TestCheck(t *testing.T) {
 	for _, key := range []string{"", "live", "/live/x.ts", "live/", "../x.ts", "live/a/../x.ts"} {
-		if err := CheckKey(key); !errors.Is(err, ErrInvalidKey) {
-			t.Errorf("CheckKey(%q) = %v, want ErrInvalidKey", key, err)
+		if err := Check(key); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Check(%q) = %v, want ErrInvalid", key, err)
 		}
 	}
 }
 
-// FuzzValidKey: whatever ValidKey accepts stays inside the stream's prefix
+// FuzzJoin: whatever Join accepts stays inside the stream's prefix
 // and means the same to every layer that reads it.
-func FuzzValidKey(f *testing.F) {
+func FuzzJoin(f *testing.F) {
 	for _, s := range [][2]string{
 		{"live", "index.m3u8"}, {"live", "1080p/seg-1.m4s"}, {"live", "../x"}, {"live", "a/../b"},
 		{"live", "/x"}, {"live", `a\b`}, {"live", "%2e%2e/x"}, {"live", "a//b"}, {"live", "a\x00b"},
@@ -128,10 +128,10 @@ func FuzzValidKey(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, stream, p string) {
-		key, err := ValidKey(stream, p)
+		key, err := Join(stream, p)
 		if err != nil {
-			if key != "" || !errors.Is(err, ErrInvalidKey) {
-				t.Fatalf("ValidKey(%q, %q) = %q, %v", stream, p, key, err)
+			if key != "" || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Join(%q, %q) = %q, %v", stream, p, key, err)
 			}
 			return
 		}
@@ -158,8 +158,8 @@ func FuzzValidKey(f *testing.F) {
 		if strings.ContainsAny(key, "\\%\x00") || strings.ContainsFunc(key, unicode.IsControl) {
 			t.Fatalf("key %q has a forbidden character", key)
 		}
-		if err := CheckKey(key); err != nil {
-			t.Fatalf("CheckKey(%q) refuses what ValidKey built: %v", key, err)
+		if err := Check(key); err != nil {
+			t.Fatalf("Check(%q) refuses what Join built: %v", key, err)
 		}
 	})
 }
