@@ -361,12 +361,14 @@ func (h *hub) sendToFans(name string, frame []byte) {
 	}
 }
 
-// sendToAll sends one frame to every fan on this node (pings).
-func (h *hub) sendToAll(frame []byte) {
+// sendToSlot sends one frame to every fan on this node in ping slot slot.
+func (h *hub) sendToSlot(frame []byte, slot uint32) {
 	for _, r := range h.allRooms() {
 		r.mu.Lock()
 		for s := range r.fans {
-			s.sendLocked(r, frame)
+			if s.pingSlot == slot {
+				s.sendLocked(r, frame)
+			}
 		}
 		r.mu.Unlock()
 	}

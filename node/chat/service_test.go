@@ -347,3 +347,49 @@ func TestForgedStoredIDIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPingsAreSpreadOverTheInterval: every fan is pinged once per
+// interval, but not all at once (at 100,000 fans, pinging every fan in
+// the same instant made a latency spike of seconds every interval).
+func TestPingsAreSpreadOverTheInterval(t *testing.T) {
+	const fans = 40
+	interval := time.Second
+	ts := startService(t, func(c *Config) { c.PingInterval = interval })
+	first := make([]time.Time, fans)
+	errs := make(chan error, fans)
+	for i := range fans {
+		f := dialRaw(t, ts.http.URL, "pinged", 0)
+		f.untilSynced(t)
+		go func() {
+			for {
+				h, _, err := f.next(3 * interval)
+				if err != nil {
+					errs <- fmt.Errorf("fan %d: no ping within %v: %w", i, 3*interval, err)
+					return
+				}
+				if h.OpCode == ws.OpPing {
+					first[i] = time.Now()
+					errs <- nil
+					return
+				}
+			}
+		}()
+	}
+	for range fans {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	lo, hi := first[0], first[0]
+	for _, at := range first {
+		if at.Before(lo) {
+			lo = at
+		}
+		if at.After(hi) {
+			hi = at
+		}
+	}
+	if spread := hi.Sub(lo); spread < interval*3/10 {
+		t.Errorf("the %d fans' first pings came within %v of each other; want them spread over the %v interval", fans, spread, interval)
+	}
+}

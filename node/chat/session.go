@@ -35,6 +35,8 @@ type session struct {
 	// makes a resumed connection free of duplicates.
 	since wire.Since
 
+	pingSlot uint32 // which of the ping interval's slots pings this fan (runPings)
+
 	failOnce sync.Once
 	failCode ws.StatusCode // why the node cut the fan off, once it did
 }
@@ -78,6 +80,7 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	_ = nc.SetDeadline(time.Time{}) // the HTTP server's deadlines do not apply to a fan
 	s := &session{
 		svc: svc, room: join.Room, ip: clientIP(r), who: who, since: join.Since,
+		pingSlot: svc.nextPingSlot.Add(1) % pingSlots,
 		conn: newFanConn(nc, buffered, svc.cfg.MaxPendingBytes, svc.cfg.DrainTimeout),
 	}
 	svc.metrics.fans.Add(1)

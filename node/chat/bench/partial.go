@@ -293,7 +293,7 @@ func Merge(cfg Config, parts []*Partial) *Report {
 				total.StoredDespite++
 			}
 		}
-		region := cfg.Mesh.Nodes[(idx/cfg.Rooms)%len(cfg.Mesh.Nodes)].Region
+		region := cfg.Mesh.Nodes[nodeOf(idx, cfg.Rooms, len(cfg.Mesh.Nodes))].Region
 		pr = append(pr, pubRoom{region: region, room: idx % cfg.Rooms, stored: storedMeas})
 	}
 	for _, p := range parts {

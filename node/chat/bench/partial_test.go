@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,35 @@ func TestRunWorkersFailsFastOnABrokenWorker(t *testing.T) {
 	}
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("took %v: waited for the ramp", took)
+	}
+}
+
+// TestNodeOfSpreadsRoomsAndPublishers: every room's fans, and the
+// publishers, are spread evenly over the nodes, including with as many
+// publishers as rooms (where they once all landed on the first node).
+func TestNodeOfSpreadsRoomsAndPublishers(t *testing.T) {
+	for _, c := range []struct{ fans, rooms, pubs, nodes int }{
+		{100_000, 200, 200, 8}, {5000, 10, 40, 4}, {1000, 10, 10, 4}, {12, 3, 3, 4},
+	} {
+		perRoom := make([][]int, c.rooms)
+		for r := range perRoom {
+			perRoom[r] = make([]int, c.nodes)
+		}
+		pubs := make([]int, c.nodes)
+		for i := range c.fans {
+			n := nodeOf(i, c.rooms, c.nodes)
+			perRoom[i%c.rooms][n]++
+			if i < c.pubs {
+				pubs[n]++
+			}
+		}
+		if lo, hi := slices.Min(pubs), slices.Max(pubs); hi-lo > 1 {
+			t.Errorf("%+v: publishers per node %v", c, pubs)
+		}
+		for r, per := range perRoom {
+			if lo, hi := slices.Min(per), slices.Max(per); hi-lo > 1 {
+				t.Errorf("%+v: room %d's fans per node %v", c, r, per)
+			}
+		}
 	}
 }

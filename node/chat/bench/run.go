@@ -193,7 +193,7 @@ func newRunner(cfg Config) *runner {
 		room := i % cfg.Rooms
 		r.fans[k] = &fanState{
 			idx:      i,
-			node:     nodes[(i/cfg.Rooms)%len(nodes)],
+			node:     nodes[nodeOf(i, cfg.Rooms, len(nodes))],
 			room:     room,
 			roomName: roomName(cfg.RoomPrefix, room),
 			seq:      newSeqTracker(publishersInRoom(cfg.Publishers, cfg.Rooms, room)),
@@ -209,7 +209,7 @@ func newRunner(cfg Config) *runner {
 		if i >= from && i < to {
 			f = r.fans[i-from]
 		}
-		r.pubs[i] = newPublisher(i, f, i%cfg.Rooms, nodes[(i/cfg.Rooms)%len(nodes)].Region, maxSeq)
+		r.pubs[i] = newPublisher(i, f, i%cfg.Rooms, nodes[nodeOf(i, cfg.Rooms, len(nodes))].Region, maxSeq)
 		if f != nil {
 			f.pub = r.pubs[i]
 		}
@@ -221,6 +221,13 @@ func newRunner(cfg Config) *runner {
 func (r *runner) dialer(f *fanState) *net.Dialer {
 	return r.dialers[sourceOf(f.idx, len(r.dialers))]
 }
+
+// nodeOf is the node index of fan i, in room i mod rooms: a room's fans
+// take the nodes in turn, each room starting one node further on. So a
+// room's fans are spread evenly, and so are the publishers (fans
+// 0..Publishers-1, the first of each room): with as many publishers as
+// rooms they would otherwise all sit on the first node.
+func nodeOf(i, rooms, nodes int) int { return (i/rooms + i%rooms) % nodes }
 
 // publishersInRoom is how many of publishers 0..pubs-1 are in room: the
 // publisher p is fan p, in room p mod rooms, at position p / rooms.
