@@ -30,7 +30,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.ShieldRegion, "shield-region", "", "hls.shield_region of every node: region owners fill from this region's owner, one origin GET per segment mesh-wide")
 	fs.StringVar(&d.OriginRegion, "origin-region", "", "with --wan, place the embedded origin in this region: nodes elsewhere reach it with that region's latency (default: next to every node)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole mesh to this file until it stops (go tool pprof FILE); with --processes, a directory: each node writes DIR/NAME.cpu.prof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile (allocs: every allocation since start) of the whole mesh to this file when it stops (go tool pprof -sample_index=alloc_space FILE)")
 	processes := fs.Bool("processes", false, "run each node as an OS process of its own (relaymesh node with a generated config file), each with its own open-file limit")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -43,13 +43,17 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	d.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
 	if *processes {
-		if *cpuProfile != "" || *memProfile != "" {
-			// The parent only serves the origin; the nodes' CPU is in their
-			// own processes (profile one with go tool pprof on its PID).
-			fmt.Fprintln(stderr, "relaymesh dev: --cpuprofile and --memprofile profile this process, so they do not work with --processes, where every node runs in a process of its own")
+		if *memProfile != "" {
+			fmt.Fprintln(stderr, "relaymesh dev: --memprofile profiles this process, so it does not work with --processes, where every node runs in a process of its own")
 			return 2
 		}
-		return runDevProcesses(procs.Options{Options: d, LogLevel: *level}, stdout, stderr)
+		if *cpuProfile != "" {
+			if err := os.MkdirAll(*cpuProfile, 0o755); err != nil {
+				fmt.Fprintf(stderr, "relaymesh dev: --cpuprofile: %v\n", err)
+				return 1
+			}
+		}
+		return runDevProcesses(procs.Options{Options: d, LogLevel: *level, ProfileDir: *cpuProfile}, stdout, stderr)
 	}
 	if _, err := benchkit.RaiseFileLimit(0); err != nil {
 		d.Logger.Warn("open file limit not raised", "err", err)

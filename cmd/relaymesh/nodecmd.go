@@ -19,6 +19,7 @@ import (
 func runNode(args []string, _, stderr io.Writer) int {
 	fs := newFlagSet("node", "node --config FILE [flags]", stderr)
 	path := fs.String("config", "", "node config file (required)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this node to this file until it stops (go tool pprof FILE)")
 	// Flags for what ops set per host; they win over the file and over
 	// the matching RELAYMESH_* environment variables.
 	overrides := map[string]*string{
@@ -49,6 +50,14 @@ func runNode(args []string, _, stderr io.Writer) int {
 		return 1
 	}
 
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "relaymesh node: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
 	// Catch signals before starting: the node is visible to peers while
 	// Start is still running, and a SIGTERM then must mean a graceful stop,
 	// not the default immediate exit.

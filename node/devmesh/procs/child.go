@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,8 +31,12 @@ type child struct {
 	err  error         // Wait's result, set before done is closed
 }
 
-func newChild(cfg config.Config, bin, configPath string, out *lineWriter) *child {
-	cmd := exec.Command(bin, "node", "--config", configPath)
+func newChild(cfg config.Config, bin, configPath, profileDir string, out *lineWriter) *child {
+	args := []string{"node", "--config", configPath}
+	if profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(profileDir, cfg.Node.Name+".cpu.prof"))
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out // one writer: exec then calls Write from one goroutine at a time
 	cmd.Env = childEnv(os.Environ())
 	cmd.SysProcAttr = sysProcAttr()

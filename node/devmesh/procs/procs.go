@@ -47,6 +47,9 @@ type Options struct {
 	// Binary is the relaymesh executable each node runs as
 	// `Binary node --config FILE` (relaymesh dev passes os.Executable()).
 	Binary string
+	// ProfileDir, if set, makes each node write a CPU profile of itself
+	// to ProfileDir/NAME.cpu.prof until it stops.
+	ProfileDir string
 	// LogLevel is each node's log.level. Default "info".
 	LogLevel string
 	// Output receives every node's stdout and stderr, each line prefixed
@@ -169,7 +172,7 @@ func (m *Mesh) prepare() error {
 		if err != nil {
 			return err
 		}
-		m.children = append(m.children, newChild(cfg, m.opts.Binary, path, &lineWriter{mu: &out, w: m.opts.Output, prefix: cfg.Node.Name + " | "}))
+		m.children = append(m.children, newChild(cfg, m.opts.Binary, path, m.opts.ProfileDir, &lineWriter{mu: &out, w: m.opts.Output, prefix: cfg.Node.Name + " | "}))
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func fakeMesh(t *testing.T, body string) (*Mesh, *child, *bytes.Buffer) {
 	m := &Mesh{Base: b, died: make(chan struct{})}
 	cfg := config.Defaults()
 	cfg.Node.Name, cfg.Node.Region = "seoul-1", "seoul"
-	c := newChild(cfg, script, "unused.yaml", &lineWriter{mu: &sync.Mutex{}, w: &out, prefix: "seoul-1 | "})
+	c := newChild(cfg, script, "unused.yaml", "", &lineWriter{mu: &sync.Mutex{}, w: &out, prefix: "seoul-1 | "})
 	m.children = []*child{c}
 	if err := m.startChild(c); err != nil {
 		t.Fatal(err)
