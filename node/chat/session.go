@@ -81,7 +81,7 @@ func (svc *Service) handleWS(w http.ResponseWriter, r *http.Request) {
 	s := &session{
 		svc: svc, room: join.Room, ip: clientIP(r), who: who, since: join.Since,
 		pingSlot: svc.nextPingSlot.Add(1) % pingSlots,
-		conn: newFanConn(nc, buffered, svc.cfg.MaxPendingBytes, svc.cfg.DrainTimeout),
+		conn:     newFanConn(nc, buffered, svc.cfg.MaxPendingBytes, svc.cfg.DrainTimeout),
 	}
 	svc.metrics.fans.Add(1)
 	// The fan gets a goroutine of its own and the handler returns: the HTTP
