@@ -159,7 +159,7 @@ func TestPhase1Protocol(t *testing.T) {
 	if m := readUntil[wire.Message](ctx, t, fb); m.ID != want || m.Text != "hello" || m.Room != "lobby" || m.Region != "local" {
 		t.Errorf("message on the other server %+v", m)
 	}
-	if err := fb.WriteRaw(ctx, 1, []byte(`{"type":"publish","text":""}`)); err != nil {
+	if err := fb.WriteRaw(ctx, fan.Text, []byte(`{"type":"publish","text":""}`)); err != nil {
 		t.Fatal(err)
 	}
 	if e := readUntil[wire.Error](ctx, t, fb); e.Code != wire.CodeEmptyText {
