@@ -19,7 +19,11 @@ type metrics struct {
 func newMetrics(n *Node) *metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collectors.NewGoCollector(),
+		// Scheduling latency (go_sched_latencies_seconds: how long runnable
+		// goroutines waited for a CPU) and the collector's pauses tell an
+		// overloaded node from a slow network when chat's tail grows.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.MetricsScheduler, collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&nodeCollector{n: n},
 	)

@@ -43,6 +43,15 @@ type fanConn struct {
 	done     chan struct{} // closed once the socket is closed
 	doneOnce sync.Once
 
+	// The write in progress, for writeFD (mu held): RawConn.Write takes a
+	// func, and a closure over b, n and err made per write escaped to the
+	// heap, the hot path's largest allocation (50,000 a second at 5,000
+	// fans). writeFD is bound once per connection instead.
+	wb      []byte
+	wn      int
+	werr    error
+	writeFD func(fd uintptr) bool
+
 	writes atomic.Uint64 // socket writes (syscalls), for tests and metrics
 	sends  atomic.Uint64 // calls of send: what the node wrote to the fan, however many syscalls it took
 }
@@ -59,6 +68,7 @@ func newFanConn(nc net.Conn, buffered []byte, maxPending int, drainTimeout time.
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
+			c.writeFD = c.writeOnce
 		}
 	}
 	return c
@@ -106,12 +116,10 @@ func (c *fanConn) tryWrite(b []byte) (int, error) {
 		// No descriptor to write without blocking: leave it to flushLoop.
 		return 0, nil
 	}
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // one attempt: never wait for the socket here
-	})
+	c.wb = b
+	err := c.raw.Write(c.writeFD)
+	n, werr := c.wn, c.werr
+	c.wb, c.werr = nil, nil
 	if err != nil {
 		return 0, err
 	}
@@ -122,6 +130,13 @@ func (c *fanConn) tryWrite(b []byte) (int, error) {
 		return 0, werr
 	}
 	return n, nil
+}
+
+// writeOnce is the one write attempt tryWrite makes: it never waits for
+// the socket.
+func (c *fanConn) writeOnce(fd uintptr) bool {
+	c.wn, c.werr = syscall.Write(int(fd), c.wb)
+	return true
 }
 
 // flushLoop writes what is pending until nothing is, the fan falls too
