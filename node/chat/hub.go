@@ -256,8 +256,8 @@ func (h *hub) deliverLocked(m wire.Message) {
 		h.malformed.Add(1)
 		return
 	}
-	frame := serverFrame(payload)
-	for !h.room(m.Room).deliver(entry{id: m.ID, msg: m}, frame, time.Now()) {
+	e := entry{id: m.ID, frame: serverFrame(payload)}
+	for !h.room(m.Room).deliver(e, time.Now()) {
 	}
 	h.delivered.Add(1)
 }
@@ -275,17 +275,17 @@ func (h *hub) join(s *session) (replayed int, complete bool) {
 	}
 	defer r.mu.Unlock()
 	r.flushLocked(time.Now()) // what the window held goes out first, to the others
-	msgs, complete := r.replayLocked(s.since, s.svc.cfg.HistoryOnJoin)
+	frames, replayed, complete := r.replayLocked(s.since, s.svc.cfg.HistoryOnJoin)
 	// Everything the room holds is now either sent or, for a fresh join,
 	// before the fan's time: mark it all seen, and tell the fan the marks
 	// (synced.since) so that a later resume does not replay old messages
 	// of origins the join history did not reach back to.
-	for _, e := range r.ring {
-		s.since.Advance(e.id)
+	for i := range r.ring.len() {
+		s.since.Advance(r.ring.at(i).id)
 	}
-	s.queueReplay(msgs, complete)
+	s.queueReplay(frames, replayed, complete)
 	r.fans[s] = struct{}{}
-	return len(msgs), complete
+	return replayed, complete
 }
 
 // leave removes s from its room, and the room itself once it has neither
@@ -299,7 +299,7 @@ func (h *hub) leave(s *session) {
 	}
 	r.mu.Lock()
 	delete(r.fans, s)
-	if len(r.fans) == 0 && len(r.ring) == 0 {
+	if len(r.fans) == 0 && r.ring.len() == 0 {
 		r.dropped = true
 		delete(h.rooms, s.room)
 	}
@@ -307,17 +307,27 @@ func (h *hub) leave(s *session) {
 }
 
 // history returns up to limit recent messages of a room, oldest first.
+// The room holds them as frames; they are decoded here, outside its lock
+// (an HTTP request, rare next to deliveries).
 func (h *hub) history(name string, limit int) []wire.Message {
 	r := h.lookup(name)
 	if r == nil {
 		return []wire.Message{}
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	start := max(0, len(r.ring)-limit)
-	out := make([]wire.Message, 0, len(r.ring)-start)
-	for _, e := range r.ring[start:] {
-		out = append(out, e.msg)
+	frames := make([][]byte, 0, min(limit, r.ring.len()))
+	for i := max(0, r.ring.len()-limit); i < r.ring.len(); i++ {
+		frames = append(frames, r.ring.at(i).frame)
+	}
+	r.mu.Unlock()
+	out := make([]wire.Message, 0, len(frames))
+	for _, f := range frames {
+		// The frames are this node's own encoding of messages it checked.
+		if m, err := wire.DecodeServerFrame(framePayload(f)); err == nil {
+			if msg, ok := m.(wire.Message); ok {
+				out = append(out, msg)
+			}
+		}
 	}
 	return out
 }

@@ -1,17 +1,57 @@
 package chat
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
 func msg(origin string, seq uint64, room string) wire.Message {
 	return wire.Message{ID: wire.ID{Origin: origin, Seq: seq}, Room: room, User: "u", Text: fmt.Sprint(seq), TS: time.Unix(0, 0).UTC()}
+}
+
+// entryOf is m as the hub holds it in a room.
+func entryOf(t *testing.T, m wire.Message) entry {
+	t.Helper()
+	payload, err := wire.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entry{id: m.ID, frame: serverFrame(payload)}
+}
+
+// splitFrames decodes concatenated server frames into their messages.
+func splitFrames(t *testing.T, b []byte) []wire.Message {
+	t.Helper()
+	var out []wire.Message
+	r := bytes.NewReader(b)
+	for r.Len() > 0 {
+		h, err := ws.ReadHeader(r)
+		if err != nil {
+			t.Fatalf("frames: %v", err)
+		}
+		payload := make([]byte, h.Length)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			t.Fatalf("frames: %v", err)
+		}
+		f, err := wire.DecodeServerFrame(payload)
+		if err != nil {
+			t.Fatalf("frame %q: %v", payload, err)
+		}
+		m, ok := f.(wire.Message)
+		if !ok {
+			t.Fatalf("frame %q is not a message", payload)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func ringIDs(h *hub, room string) []string {
@@ -151,11 +191,11 @@ func TestRoomsAreNotCreatedByLookups(t *testing.T) {
 func TestReplayMarks(t *testing.T) {
 	r := newRoom("r", 4, 0)
 	for _, m := range []wire.Message{msg("a", 1, "r"), msg("b", 1, "r"), msg("a", 2, "r"), msg("b", 2, "r"), msg("a", 3, "r")} {
-		r.addLocked(entry{id: m.ID, msg: m}) // a.1 falls out of the window of 4
+		r.addLocked(entryOf(t, m)) // a.1 falls out of the window of 4
 	}
-	ids := func(ms []wire.Message) []string {
+	ids := func(frames []byte) []string {
 		var out []string
-		for _, m := range ms {
+		for _, m := range splitFrames(t, frames) {
 			out = append(out, m.ID.String())
 		}
 		return out
@@ -172,10 +212,36 @@ func TestReplayMarks(t *testing.T) {
 		{"resume from before the window", wire.Since{"a": 0, "b": 2}, []string{"a.2", "a.3"}, false},
 		{"resume knowing only b", wire.Since{"b": 1}, []string{"a.2", "b.2", "a.3"}, true},
 	} {
-		got, complete := r.replayLocked(c.since, 3)
-		if !slices.Equal(ids(got), c.want) || complete != c.complete {
+		got, n, complete := r.replayLocked(c.since, 3)
+		if !slices.Equal(ids(got), c.want) || n != len(c.want) || complete != c.complete {
 			t.Errorf("%s: replay %v complete=%v, want %v complete=%v", c.name, ids(got), complete, c.want, c.complete)
 		}
+	}
+}
+
+// TestRecentWraps: the circular buffer keeps the last limit entries in
+// order however often it wraps, and reports each entry it pushes out.
+func TestRecentWraps(t *testing.T) {
+	q := recent{limit: 3}
+	var evicted []uint64
+	for seq := uint64(1); seq <= 10; seq++ {
+		if old, ok := q.push(entry{id: wire.ID{Origin: "a", Seq: seq}}); ok {
+			evicted = append(evicted, old.id.Seq)
+		}
+		var held []uint64
+		for i := range q.len() {
+			held = append(held, q.at(i).id.Seq)
+		}
+		want := []uint64{}
+		for s := max(1, int(seq)-2); s <= int(seq); s++ {
+			want = append(want, uint64(s))
+		}
+		if !slices.Equal(held, want) {
+			t.Fatalf("after %d pushes: holds %v, want %v", seq, held, want)
+		}
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(evicted, want) {
+		t.Fatalf("evicted %v, want %v", evicted, want)
 	}
 }
 

@@ -31,7 +31,8 @@ import (
 //
 // A message whose expected sequence did not match (a dedup hit ahead of it
 // in the batch stored nothing, or a previous run wrote in between) is sent
-// again in the next batch with a fresh id, at most maxAttempts times. A
+// again in the next batch with a fresh id; one that fails maxAttempts
+// times of its own (not because of a surprise ahead of it) is given up. A
 // batch whose acks do not all arrive within ackTimeout fails as a whole:
 // those publishes may or may not have been stored, which is what the
 // protocol's "retry with the same nonce" is for.
@@ -60,11 +61,11 @@ func ofLiveSubject(subj string) (origin, room string, ok bool) {
 }
 
 type pubRequest struct {
-	ctx      context.Context
-	msg      wire.Message
-	dedupID  string
-	attempts int
-	done     chan pubResult // buffered, written once
+	ctx         context.Context
+	msg         wire.Message
+	dedupID     string
+	ownFailures int            // expected-sequence failures of its own (see send)
+	done        chan pubResult // buffered, written once
 }
 
 type pubResult struct {
@@ -83,6 +84,7 @@ type publisher struct {
 	// readiness reports it, and it clears with the first stored message.
 	failing  atomic.Bool
 	failures atomic.Uint64 // publishes answered with an error
+	resent   atomic.Uint64 // publishes sent again after a surprise ahead of them
 
 	lastSeq uint64 // ORIGIN's last sequence; owned by run
 }
@@ -175,7 +177,6 @@ func (p *publisher) send(ctx context.Context, batch []*pubRequest) (retry []*pub
 			r.done <- pubResult{msg: r.msg, err: fmt.Errorf("chat: store message: %w", r.ctx.Err())}
 			continue
 		}
-		r.attempts++
 		m := r.msg
 		m.ID = wire.ID{Origin: p.self, Seq: seq + 1}
 		data, err := json.Marshal(m)
@@ -228,8 +229,20 @@ func (p *publisher) send(ctx context.Context, batch []*pubRequest) (retry []*pub
 			p.failing.Store(false)
 			s.req.done <- pubResult{msg: s.req.msg}
 			_ = p.nc.Publish(liveSubject(p.self, s.req.msg.Room), s.data)
-		case isWrongLastSequence(err) && s.req.attempts < maxAttempts:
+		case isWrongLastSequence(err):
+			// Only the first failure in a batch is the message's own:
+			// the ones behind it fail because of it, and retries of
+			// stored messages ahead of them can make them fail again
+			// batch after batch, which must not count against them.
+			if !resync {
+				s.req.ownFailures++
+			}
 			resync = true
+			if s.req.ownFailures >= maxAttempts {
+				p.answer(s.req, fmt.Errorf("chat: store message: %w", err))
+				break
+			}
+			p.resent.Add(1)
 			retry = append(retry, s.req)
 		default:
 			resync = true

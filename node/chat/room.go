@@ -7,10 +7,42 @@ import (
 	"github.com/relaymesh/relaymesh/node/chat/wire"
 )
 
-// entry is a message as this node holds it for replay.
+// entry is a message as this node holds it for replay: its id and its
+// frame as fans get it (WebSocket header included). Holding the encoded
+// frame, not the decoded message, makes a join's replay a copy instead of
+// an encode per message, and gives the garbage collector one pointer-free
+// block per message to skip instead of a struct of strings to scan
+// (thousands of rooms of recovery_window messages each add up: see
+// docs/chat-design.md).
 type entry struct {
-	id  wire.ID
-	msg wire.Message
+	id    wire.ID
+	frame []byte
+}
+
+// recent is a room's latest messages, oldest first: a circular buffer of
+// at most its capacity, so adding to a full one overwrites the oldest
+// instead of moving the others (a copy of the whole window per message).
+type recent struct {
+	buf   []entry
+	start int // index of the oldest entry once buf is full
+	limit int
+}
+
+func (q *recent) len() int { return len(q.buf) }
+
+// at returns the i-th oldest entry.
+func (q *recent) at(i int) entry { return q.buf[(q.start+i)%len(q.buf)] }
+
+// push appends e, returning the entry it pushed out, if any.
+func (q *recent) push(e entry) (old entry, evicted bool) {
+	if len(q.buf) < q.limit {
+		q.buf = append(q.buf, e)
+		return entry{}, false
+	}
+	old = q.buf[q.start]
+	q.buf[q.start] = e
+	q.start = (q.start + 1) % len(q.buf)
+	return old, true
 }
 
 // outgoing is a frame waiting in the room's window, encoded once for every
@@ -28,12 +60,11 @@ type room struct {
 	name string
 
 	mu   sync.Mutex
-	ring []entry // oldest first, at most window entries
+	ring recent // at most window entries
 	// evicted is, per origin, the highest seq dropped from ring: a fan whose
 	// since mark is below it may have missed messages this node no longer
 	// holds in memory.
 	evicted map[string]uint64
-	window  int
 	fans    map[*session]struct{}
 	dropped bool // removed from the hub: callers get the room again
 
@@ -53,35 +84,29 @@ type room struct {
 }
 
 func newRoom(name string, window int, batchWindow time.Duration) *room {
-	return &room{name: name, window: window, batchWindow: batchWindow,
+	return &room{name: name, ring: recent{limit: window}, batchWindow: batchWindow,
 		evicted: make(map[string]uint64), fans: make(map[*session]struct{})}
 }
 
 // addLocked appends a message to the recent ones. Called by the hub only,
 // in delivery order.
 func (r *room) addLocked(e entry) {
-	if len(r.ring) == r.window {
-		old := r.ring[0]
-		if old.id.Seq > r.evicted[old.id.Origin] {
-			r.evicted[old.id.Origin] = old.id.Seq
-		}
-		copy(r.ring, r.ring[1:])
-		r.ring = r.ring[:len(r.ring)-1]
+	if old, ok := r.ring.push(e); ok && old.id.Seq > r.evicted[old.id.Origin] {
+		r.evicted[old.id.Origin] = old.id.Seq
 	}
-	r.ring = append(r.ring, e)
 }
 
 // deliver records a message and sends it to the room's fans, now or at the
 // end of the current window. It reports false, doing nothing, if the room
 // was dropped from the hub meanwhile.
-func (r *room) deliver(e entry, frame []byte, now time.Time) bool {
+func (r *room) deliver(e entry, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.dropped {
 		return false
 	}
 	r.addLocked(e)
-	r.waiting = append(r.waiting, outgoing{id: e.id, frame: frame})
+	r.waiting = append(r.waiting, outgoing{id: e.id, frame: e.frame})
 	if r.batchWindow <= 0 {
 		r.flushLocked(now)
 		return true
@@ -183,16 +208,16 @@ func (r *room) flushLocked(now time.Time) {
 	r.waiting = r.waiting[:0]
 }
 
-// replayLocked returns what a joining fan should get first: without a
-// since mark, the last n messages; with one, every held message the fan
-// has not seen, and whether that is provably everything it missed.
-func (r *room) replayLocked(since wire.Since, n int) (msgs []wire.Message, complete bool) {
+// replayLocked returns what a joining fan should get first, as frames:
+// without a since mark, the last n messages; with one, every held message
+// the fan has not seen, and whether that is provably everything it missed.
+func (r *room) replayLocked(since wire.Since, n int) (frames []byte, count int, complete bool) {
 	if len(since) == 0 {
-		start := max(0, len(r.ring)-n)
-		for _, e := range r.ring[start:] {
-			msgs = append(msgs, e.msg)
+		for i := max(0, r.ring.len()-n); i < r.ring.len(); i++ {
+			frames = append(frames, r.ring.at(i).frame...)
+			count++
 		}
-		return msgs, true
+		return frames, count, true
 	}
 	complete = true
 	for origin, seq := range r.evicted {
@@ -200,10 +225,11 @@ func (r *room) replayLocked(since wire.Since, n int) (msgs []wire.Message, compl
 			complete = false // dropped messages of this origin the fan never saw
 		}
 	}
-	for _, e := range r.ring {
-		if !since.Seen(e.id) {
-			msgs = append(msgs, e.msg)
+	for i := range r.ring.len() {
+		if e := r.ring.at(i); !since.Seen(e.id) {
+			frames = append(frames, e.frame...)
+			count++
 		}
 	}
-	return msgs, complete
+	return frames, count, complete
 }

@@ -85,7 +85,10 @@ func TestBigRoomEveryMessageOneWritePerWindow(t *testing.T) {
 		rate   = 500
 		window = 50 * time.Millisecond
 	)
-	ts := startService(t, func(c *Config) { c.BatchWindow = window })
+	// The raw fans do not answer pings: under the race detector the run
+	// can outlast the idle bound of the default interval (2 × 20 s + 5 s),
+	// which is not what this test is about.
+	ts := startService(t, func(c *Config) { c.BatchWindow = window; c.PingInterval = 10 * time.Minute })
 	conns := make([]*rawFan, fans)
 	for i := range conns {
 		conns[i] = dialRaw(t, ts.http.URL, "stage", 0)

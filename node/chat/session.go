@@ -114,17 +114,11 @@ func (s *session) logger() *slog.Logger {
 	return s.svc.log.With("room", s.room, "ip", s.ip, "user", s.who.User)
 }
 
-// queueReplay sends the frames a fan gets first: the replay, then synced,
-// in one write. Called by the hub under the room lock before the fan is
-// registered.
-func (s *session) queueReplay(msgs []wire.Message, complete bool) {
-	var frames []byte
-	for _, m := range msgs {
-		if f, err := wire.Encode(m); err == nil {
-			frames = append(frames, serverFrame(f)...)
-		}
-	}
-	if f, err := wire.Encode(wire.Synced{Replayed: len(msgs), Complete: complete, Since: s.since.Clone()}); err == nil {
+// queueReplay sends the frames a fan gets first: the replay (replayed
+// message frames), then synced, in one write. Called by the hub under the
+// room lock before the fan is registered.
+func (s *session) queueReplay(frames []byte, replayed int, complete bool) {
+	if f, err := wire.Encode(wire.Synced{Replayed: replayed, Complete: complete, Since: s.since.Clone()}); err == nil {
 		frames = append(frames, serverFrame(f)...)
 	}
 	s.sendBytes(frames)

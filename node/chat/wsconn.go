@@ -339,6 +339,19 @@ func serverFrame(payload []byte) []byte {
 	return append(w.b, payload...)
 }
 
+// framePayload returns the payload of a frame serverFrame built: the
+// bytes after its header (2, 4 or 10 bytes by length; never masked).
+func framePayload(frame []byte) []byte {
+	switch frame[1] & 0x7f {
+	case 126:
+		return frame[4:]
+	case 127:
+		return frame[10:]
+	default:
+		return frame[2:]
+	}
+}
+
 type appendWriter struct{ b []byte }
 
 func (w *appendWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"testing"
@@ -47,5 +48,19 @@ func TestSendDoesNotAllocate(t *testing.T) {
 	}
 	if c.writes.Load() < 1000 {
 		t.Errorf("%d socket writes for 1001 sends: frames went to the pending buffer, not the socket", c.writes.Load())
+	}
+}
+
+// TestFramePayload: the payload comes back whole from frames with each of
+// the three header sizes.
+func TestFramePayload(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 1000, 65535, 65536, 70000} {
+		payload := bytes.Repeat([]byte{'x'}, n)
+		if n > 0 {
+			payload[n-1] = 'y'
+		}
+		if got := framePayload(serverFrame(payload)); !bytes.Equal(got, payload) {
+			t.Errorf("payload of %d bytes: got %d bytes back", n, len(got))
+		}
 	}
 }

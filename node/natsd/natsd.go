@@ -100,6 +100,13 @@ func Start(cfg Config) (*Server, error) {
 	// through their forwarder (on one host that would even reach another
 	// node's server, bypassing QUIC and the tree).
 	o.LeafNode.NoAdvertise = true
+	// Leaf links compress with S2's fast mode, whatever their round trip.
+	// The server's default (s2_auto) picks s2_best on links of 100 ms and
+	// more, every WAN link here, and on chat's small frames that cost 7 %
+	// of a node's CPU in the 100,000-fan run for little gain over fast
+	// (docs/chat-design.md).
+	leafCompression := server.CompressionOpts{Mode: server.CompressionS2Fast}
+	o.LeafNode.Compression = leafCompression
 	// The leaf remote logs in to the parent as this node, with a secret
 	// drawn at boot that mesh/leaf sends ahead on each QUIC stream, so
 	// that the parent can tell this node's NATS server from any other
@@ -111,7 +118,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("natsd: leaf remote: %w", err)
 		}
 		u.User = url.UserPassword(cfg.Name, leafSecret)
-		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
+		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Compression: leafCompression}}
 	}
 	ns, err := server.NewServer(o)
 	if err != nil {
