@@ -1,7 +1,8 @@
 // Package treeloop keeps a node's NATS leaf parent equal to mesh/tree's
 // choice for the node's current view of the membership: it re-picks on
 // every membership change and every Recheck, holds on to a live parent
-// that is not clearly farther than the best candidate (hysteresis), and
+// that is not clearly farther than the best candidate, or not for long
+// (hysteresis), and
 // gossips the choice so every node can show the whole tree. mesh/tree
 // stays pure; this is the loop around it, with its inputs and outputs
 // behind small interfaces so that it can be tested without a cluster.
@@ -16,6 +17,7 @@ import (
 	"github.com/relaymesh/relaymesh/mesh/leaf"
 	"github.com/relaymesh/relaymesh/mesh/membership"
 	"github.com/relaymesh/relaymesh/mesh/tree"
+	"github.com/relaymesh/relaymesh/regions"
 )
 
 // Members is the node's view of the cluster (membership.Cluster).
@@ -53,6 +55,13 @@ const (
 	switchMin  = 5 * time.Millisecond
 )
 
+// DefaultSwitchHold is how long a clearly nearer candidate must stay the
+// best choice before the node leaves a live parent for it. RTT estimates
+// of a busy node swing by tens of milliseconds (a starved process answers
+// probes late), more than any margin can absorb; a wobble does not last
+// 30 s, a better route does.
+const DefaultSwitchHold = 30 * time.Second
+
 // Config configures a Loop.
 type Config struct {
 	Self    tree.Node // this node
@@ -65,11 +74,21 @@ type Config struct {
 	// Recheck is how often the choice is revisited without a change.
 	// Default DefaultRecheck.
 	Recheck time.Duration
-	Logger  *slog.Logger
+	// SwitchHold: see DefaultSwitchHold (the default).
+	SwitchHold time.Duration
+	// Now is the clock (tests); default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Loop is the control loop; Run runs it.
-type Loop struct{ cfg Config }
+type Loop struct {
+	cfg Config
+	// A nearer candidate seen while a live parent is kept, and since
+	// when it has been the best (see SwitchHold). Owned by repick.
+	pending      string
+	pendingSince time.Time
+}
 
 // New checks cfg and applies its defaults. Nothing runs until Run.
 func New(cfg Config) (*Loop, error) {
@@ -78,6 +97,12 @@ func New(cfg Config) (*Loop, error) {
 	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = DefaultRecheck
+	}
+	if cfg.SwitchHold <= 0 {
+		cfg.SwitchHold = DefaultSwitchHold
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -124,8 +149,22 @@ func (l *Loop) repick() {
 	}
 	best, ok := tree.Parent(cfg.Self, view)
 	cur := cfg.Leaf.Parent()
-	if ok && cur.Name != "" && cur.Name != best.Name && keepParent(cfg.Self, cur.Name, best.Name, view) {
+	keep := false
+	if ok && cur.Name != "" && cur.Name != best.Name && validParent(cfg.Self, cur.Name, view) {
+		now := cfg.Now()
+		switch {
+		case nearEnough(cfg.Self, cur.Name, best.Name, view):
+			keep, l.pending = true, ""
+		case l.pending != best.Name:
+			keep, l.pending, l.pendingSince = true, best.Name, now
+		default:
+			keep = now.Sub(l.pendingSince) < cfg.SwitchHold
+		}
+	}
+	if keep {
 		best = tree.Node{Name: cur.Name, Region: byName[cur.Name].Meta.Region}
+	} else {
+		l.pending = ""
 	}
 	next := leaf.Parent{}
 	if ok {
@@ -142,9 +181,20 @@ func (l *Loop) repick() {
 	}
 }
 
-// keepParent reports whether the current parent is still a valid choice
-// (alive, higher rank) and not clearly farther than the best candidate.
-func keepParent(self tree.Node, cur, best string, view []tree.Candidate) bool {
+// validParent reports whether the current parent may stay: alive and
+// ranked above self. An invalid one is left at once.
+func validParent(self tree.Node, cur string, view []tree.Candidate) bool {
+	for _, c := range view {
+		if c.Name == cur {
+			return c.Alive && tree.Less(c.Node, self)
+		}
+	}
+	return false
+}
+
+// nearEnough reports whether the best candidate is not clearly nearer
+// than the current parent (switchGain and switchMin).
+func nearEnough(self tree.Node, cur, best string, view []tree.Candidate) bool {
 	var c, b *tree.Candidate
 	for i := range view {
 		switch view[i].Name {
@@ -154,11 +204,22 @@ func keepParent(self tree.Node, cur, best string, view []tree.Candidate) bool {
 			b = &view[i]
 		}
 	}
-	if c == nil || b == nil || !c.Alive || !tree.Less(c.Node, self) {
+	if c == nil || b == nil {
 		return false
 	}
+	cRTT, bRTT := c.RTT, b.RTT
 	if !c.HasRTT || !b.HasRTT {
-		return false
+		// A measured RTT and a modelled one are not comparable (on
+		// loopback every measured RTT is ~0), and coordinates arrive
+		// member by member after startup: comparing the two would move
+		// the parent with each arrival. Compare both by the regions
+		// model instead, which does not wobble.
+		var errC, errB error
+		cRTT, errC = regions.RTT(self.Region, c.Region)
+		bRTT, errB = regions.RTT(self.Region, b.Region)
+		if errC != nil || errB != nil {
+			return false
+		}
 	}
-	return float64(b.RTT) > switchGain*float64(c.RTT) || c.RTT-b.RTT < switchMin
+	return float64(bRTT) > switchGain*float64(cRTT) || cRTT-bRTT < switchMin
 }

@@ -118,15 +118,37 @@ type fakes struct {
 	members *fakeMembers
 	leaf    *fakeLeaf
 	meta    *fakeMeta
+	clock   *fakeClock
 	loop    *Loop
 }
 
+// fakeClock is the real clock plus an offset a test moves forward.
+type fakeClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// testHold is the fakes' SwitchHold.
+const testHold = time.Minute
+
 func newFakes(t *testing.T, recheck time.Duration) fakes {
 	t.Helper()
-	f := fakes{members: &fakeMembers{}, leaf: &fakeLeaf{}, meta: &fakeMeta{}}
+	f := fakes{members: &fakeMembers{}, leaf: &fakeLeaf{}, meta: &fakeMeta{}, clock: &fakeClock{}}
 	var err error
 	f.loop, err = New(Config{Self: self, Members: f.members, Leaf: f.leaf, Meta: f.meta, Recheck: recheck,
-		Logger: nodetest.Logger(t, 0)})
+		SwitchHold: testHold, Now: f.clock.now, Logger: nodetest.Logger(t, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +181,10 @@ func TestNewRefusesMissingParts(t *testing.T) {
 }
 
 // TestSwitchHysteresis: a live parent is left only for a candidate that
-// is both 20 % and 5 ms nearer; a parent that is no longer valid is left
-// for the best candidate whatever its distance.
+// is both 20 % and 5 ms nearer (by their estimates, or by the regions
+// model when one of them has none), and only once it has been so for the
+// switch hold; a parent that is no longer valid is left at once for the
+// best candidate whatever its distance.
 func TestSwitchHysteresis(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct {
@@ -168,16 +192,22 @@ func TestSwitchHysteresis(t *testing.T) {
 		cur      membership.Member // the parent before
 		best     membership.Member // the nearer candidate that appears
 		wantKeep bool
+		now      bool // a switch happens at once, without the hold
 	}{
-		{"under 20 % nearer", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 85*ms), true},
-		{"just under the gain", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 81*ms), true},
-		{"over 20 % nearer", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 79*ms), false},
-		{"75 % nearer but under 5 ms", member("virginia-1", "virginia", 4*ms), member("tokyo-1", "tokyo", 1*ms), true},
-		{"no RTT for the parent", member("virginia-1", "virginia", 0), member("tokyo-1", "tokyo", 50*ms), false},
+		{"under 20 % nearer", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 85*ms), true, false},
+		{"just under the gain", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 81*ms), true, false},
+		{"over 20 % nearer", member("virginia-1", "virginia", 100*ms), member("tokyo-1", "tokyo", 79*ms), false, false},
+		{"75 % nearer but under 5 ms", member("virginia-1", "virginia", 4*ms), member("tokyo-1", "tokyo", 1*ms), true, false},
+		// Without an estimate for one side, both are compared by the
+		// regions model (from frankfurt: virginia 90.6 ms, tokyo 225.1 ms).
+		{"no RTT for the parent, the model says it is nearer", member("virginia-1", "virginia", 0), member("tokyo-1", "tokyo", 1*ms), true, false},
+		// Measured today the parent looks far, but the candidate has no
+		// estimate to compare with yet: wait for one.
+		{"no RTT for the candidate, the model says the parent is nearer", member("virginia-1", "virginia", 300*ms), member("tokyo-1", "tokyo", 0), true, false},
 		{"parent leaving", with(member("virginia-1", "virginia", 50*ms), func(m *membership.Member) { m.Meta.Leaving = true }),
-			member("tokyo-1", "tokyo", 200*ms), false},
+			member("tokyo-1", "tokyo", 200*ms), false, true},
 		{"parent dead", with(member("virginia-1", "virginia", 50*ms), func(m *membership.Member) { m.State = membership.StateDead }),
-			member("tokyo-1", "tokyo", 200*ms), false},
+			member("tokyo-1", "tokyo", 200*ms), false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakes(t, time.Hour)
@@ -190,6 +220,18 @@ func TestSwitchHysteresis(t *testing.T) {
 			}
 			f.members.set(c.cur, c.best)
 			f.loop.repick()
+			if !c.now {
+				if got := f.leaf.Parent().Name; got != "virginia-1" {
+					t.Fatalf("parent %s before the switch hold, want virginia-1 still", got)
+				}
+				f.clock.advance(testHold - time.Second)
+				f.loop.repick()
+				if got := f.leaf.Parent().Name; got != "virginia-1" {
+					t.Fatalf("parent %s a second before the hold ends, want virginia-1 still", got)
+				}
+				f.clock.advance(time.Second)
+				f.loop.repick()
+			}
 			want, gossiped := "tokyo-1", []string{"virginia-1", "tokyo-1"}
 			if c.wantKeep {
 				want, gossiped = "virginia-1", []string{"virginia-1"}
@@ -234,7 +276,8 @@ func TestRepicksOnMembershipChange(t *testing.T) {
 }
 
 // TestRechecksWithoutAChange: RTT estimates move without a membership
-// event; the recheck moves the node to the clearly nearer parent.
+// event; the rechecks move the node to the clearly nearer parent once it
+// has been nearer for the switch hold.
 func TestRechecksWithoutAChange(t *testing.T) {
 	f := newFakes(t, 10*time.Millisecond)
 	ms := time.Millisecond
@@ -242,7 +285,38 @@ func TestRechecksWithoutAChange(t *testing.T) {
 	f.run(t)
 	f.waitParent(t, "virginia-1")
 	f.members.setQuietly(member("tokyo-1", "tokyo", 50*ms), member("virginia-1", "virginia", 100*ms))
-	f.waitParent(t, "tokyo-1")
+	// Time passes: each poll moves the clock a quarter of the hold on.
+	nodetest.WaitFor(t, 5*time.Second, "parent tokyo-1", func() bool {
+		f.clock.advance(testHold / 4)
+		return f.leaf.Parent().Name == "tokyo-1"
+	})
+}
+
+// TestWobbleDoesNotMoveTheParent: a candidate that is clearly nearer for
+// less than the switch hold, again and again, never takes over: each
+// time it falls back the hold starts over.
+func TestWobbleDoesNotMoveTheParent(t *testing.T) {
+	f := newFakes(t, time.Hour)
+	ms := time.Millisecond
+	far, near := member("tokyo-1", "tokyo", 200*ms), member("tokyo-1", "tokyo", 20*ms)
+	virginia := member("virginia-1", "virginia", 100*ms)
+	f.members.set(far, virginia)
+	f.loop.repick()
+	for range 5 {
+		f.members.set(near, virginia) // a starved process answers late, then on time
+		f.loop.repick()
+		f.clock.advance(testHold / 2)
+		f.loop.repick()
+		f.members.set(far, virginia)
+		f.loop.repick()
+		f.clock.advance(testHold / 2)
+	}
+	if got := f.leaf.Parent().Name; got != "virginia-1" {
+		t.Fatalf("parent %s after short wobbles, want virginia-1", got)
+	}
+	if got := f.meta.gossiped(); !slices.Equal(got, []string{"virginia-1"}) {
+		t.Fatalf("gossiped parents %q, want only virginia-1", got)
+	}
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
