@@ -396,3 +396,52 @@ func TestPingsAreSpreadOverTheInterval(t *testing.T) {
 		t.Errorf("the %d fans' first pings came within %v of each other; want them spread over the %v interval", fans, spread, interval)
 	}
 }
+
+// TestLargeReplayIsSentAStalledOneIsCut: a fan resuming after a long gap
+// asks for the whole recovery window at once (999 messages of 450 bytes,
+// about 560 KB: twice chat.send_buffer). A fan that reads gets all of it,
+// however little its socket takes at once; one that asks for the same and
+// never reads is cut within chat.drain_timeout and counted as too_slow.
+func TestLargeReplayIsSentAStalledOneIsCut(t *testing.T) {
+	const n, drain = 1000, 2 * time.Second
+	ts := startService(t, func(c *Config) { c.DrainTimeout = drain })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	text := strings.Repeat("x", 450)
+	for range n {
+		m := wire.Message{Room: "stage", User: "pub", Text: text, TS: time.Now().UTC()}
+		if _, err := ts.svc.pub.publish(ctx, m, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodetest.WaitFor(t, 10*time.Second, "every message in the room", func() bool { return ts.svc.Stats().Relayed == n })
+
+	reader := dialRaw(t, ts.http.URL, "stage&since=test-1.1", 0)
+	got := 0
+	for {
+		_, p, err := reader.next(10 * time.Second)
+		if err != nil {
+			t.Fatalf("resuming fan, after %d of %d replayed messages: %v (too_slow cuts: %d)", got, n-1, err, ts.svc.Stats().SlowFans)
+		}
+		if bytes.Contains(p, []byte(`"type":"synced"`)) {
+			break
+		}
+		if bytes.Contains(p, []byte(`"type":"message"`)) {
+			got++
+		}
+	}
+	if got != n-1 {
+		t.Fatalf("resuming fan got %d replayed messages, want %d", got, n-1)
+	}
+	if s := ts.svc.Stats().SlowFans; s != 0 {
+		t.Fatalf("%d fans cut as too slow while one resumed and read", s)
+	}
+
+	start := time.Now()
+	_ = dialRaw(t, ts.http.URL, "stage&since=test-1.1", 4096) // never read
+	nodetest.WaitFor(t, drain+5*time.Second, "the stalled fan counted as too_slow", func() bool { return ts.svc.Stats().SlowFans == 1 })
+	if took := time.Since(start); took < drain-100*time.Millisecond {
+		t.Fatalf("stalled fan cut after %v, before the drain timeout of %v", took, drain)
+	}
+	nodetest.WaitFor(t, 5*time.Second, "the stalled fan gone", func() bool { return ts.svc.Stats().Fans == 1 })
+}

@@ -99,6 +99,14 @@ func (s *session) serve() {
 	s.svc.hub.join(s)
 	code, reason := s.readLoop()
 	s.svc.hub.leave(s)
+	if s.conn.drainTimedOut() {
+		// Cut for not reading: too_slow, like a fan past send_buffer,
+		// though its full socket cannot take the 1008 close frame.
+		s.failOnce.Do(func() {
+			s.failCode = ws.StatusPolicyViolation
+			s.svc.metrics.slowFans.Add(1)
+		})
+	}
 	s.failOnce.Do(func() { s.failCode = code })
 	if s.failCode == 0 {
 		s.conn.abort() // the fan is gone
@@ -121,7 +129,9 @@ func (s *session) queueReplay(frames []byte, replayed int, complete bool) {
 	if f, err := wire.Encode(wire.Synced{Replayed: replayed, Complete: complete, Since: s.since.Clone()}); err == nil {
 		frames = append(frames, serverFrame(f)...)
 	}
-	s.sendBytes(frames)
+	if err := s.conn.sendReplay(frames); errors.Is(err, errFanSlow) {
+		s.fail(ws.StatusPolicyViolation)
+	}
 }
 
 // deliverLocked sends a flush of the room's messages: all, the frames of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,11 +36,17 @@ type fanConn struct {
 	maxPending   int           // bytes a fan may be behind before it is cut off
 	drainTimeout time.Duration // how long one flush of what is pending may take
 
-	mu       sync.Mutex
-	pending  []byte // bytes accepted but not yet written, whole frames
-	flushing bool   // flushLoop owns the socket's write side
-	closing  bool   // no more frames; flushLoop writes closeMsg and closes
+	mu      sync.Mutex
+	pending []byte // bytes accepted but not yet written, whole frames
+	// grace is how far beyond maxPending the fan may be while a join's
+	// replay drains (sendReplay): the replay is what the fan asked for,
+	// up to recovery_window messages at once, and may well exceed the
+	// live bound; it shrinks as the replay is written.
+	grace    int
+	flushing bool // flushLoop owns the socket's write side
+	closing  bool // no more frames; flushLoop writes closeMsg and closes
 	closeMsg []byte
+	stuck    bool          // a write outlasted drainTimeout: the fan stopped reading
 	done     chan struct{} // closed once the socket is closed
 	doneOnce sync.Once
 
@@ -78,7 +85,15 @@ func newFanConn(nc net.Conn, buffered []byte, maxPending int, drainTimeout time.
 // at once, without blocking. It fails with errFanSlow when the fan is more
 // than maxPending bytes behind (the caller cuts it off), and errFanGone
 // once the connection is closing.
-func (c *fanConn) send(frames []byte) error {
+func (c *fanConn) send(frames []byte) error { return c.sendWith(frames, false) }
+
+// sendReplay sends a join's replay: what the socket does not take at once
+// may wait beyond maxPending (see grace), so that a fan resuming after a
+// long gap is not cut off for asking, however fast it reads. A fan that
+// does not read is still cut at drainTimeout.
+func (c *fanConn) sendReplay(frames []byte) error { return c.sendWith(frames, true) }
+
+func (c *fanConn) sendWith(frames []byte, replay bool) error {
 	c.sends.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -86,7 +101,9 @@ func (c *fanConn) send(frames []byte) error {
 		return errFanGone
 	}
 	if c.flushing {
-		if len(c.pending)+len(frames) > c.maxPending {
+		if replay {
+			c.grace += len(frames)
+		} else if len(c.pending)+len(frames) > c.maxPending+c.grace {
 			return errFanSlow
 		}
 		c.pending = append(c.pending, frames...)
@@ -99,7 +116,9 @@ func (c *fanConn) send(frames []byte) error {
 	if n == len(frames) {
 		return nil
 	}
-	if len(frames)-n > c.maxPending {
+	if replay {
+		c.grace = len(frames) - n
+	} else if len(frames)-n > c.maxPending {
 		return errFanSlow
 	}
 	c.pending = append(c.pending[:0], frames[n:]...)
@@ -162,18 +181,32 @@ func (c *fanConn) flushLoop() {
 		c.mu.Unlock()
 
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.drainTimeout))
-		_, err := c.nc.Write(buf)
+		n, err := c.nc.Write(buf)
 		c.writes.Add(1)
 		if err != nil {
 			c.mu.Lock()
 			c.flushing = false
 			c.closing = true
-			c.closeMsg = nil // the socket is stuck or broken: no close frame
+			// The socket is stuck or broken, maybe in the middle of a
+			// frame: no close frame can follow.
+			c.closeMsg = nil
+			c.stuck = errors.Is(err, os.ErrDeadlineExceeded)
 			c.mu.Unlock()
 			c.finishClose()
 			return
 		}
+		c.mu.Lock()
+		c.grace = max(0, c.grace-n)
+		c.mu.Unlock()
 	}
+}
+
+// drainTimedOut reports whether the connection was cut because writing
+// out what waited for the fan took longer than drainTimeout.
+func (c *fanConn) drainTimedOut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stuck
 }
 
 // close ends the connection with a close frame (code and reason) after
