@@ -345,3 +345,61 @@ func TestPublishRetryWithSameNonceIsStoredOnce(t *testing.T) {
 		t.Fatalf("history holds %d messages, want 5 (the retry stored once)", len(hist.Messages))
 	}
 }
+
+// TestNodeShutdownSendsFans1001: a graceful stop (what SIGTERM runs) tells
+// every connected fan to go elsewhere with WebSocket status 1001 before
+// the connection goes, instead of an EOF.
+func TestNodeShutdownSendsFans1001(t *testing.T) {
+	n := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fans := []*fan.Fan{dialSynced(ctx, t, n.HTTPURL(), "stage"), dialSynced(ctx, t, n.HTTPURL(), "lobby")}
+	done := make(chan error, 1)
+	go func() { done <- n.Shutdown(ctx) }()
+	for i, f := range fans {
+		var err error
+		for err == nil {
+			_, err = f.Read(ctx)
+		}
+		if code := fan.CloseStatus(err); code != 1001 {
+			t.Errorf("fan %d: connection ended with %v (close status %d), want 1001", i, err, code)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHistoryLookupsCreateNoRooms: asking for the history of rooms nobody
+// is in (any name, as often as anyone likes) creates no room, and a room
+// whose only fan left and that holds no message is freed: the rooms map
+// is bounded by fans and messages, not by requests.
+func TestHistoryLookupsCreateNoRooms(t *testing.T) {
+	n := startNode(t, testConfig(t, "seoul-1", "seoul", "127.0.0.1"))
+	c := &http.Client{Timeout: 5 * time.Second}
+	for i := range 2000 {
+		resp, err := c.Get(fmt.Sprintf("%s/v1/rooms/nobody-%d/history", n.HTTPURL(), i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("history of an empty room: %s", resp.Status)
+		}
+	}
+	if got := metric(t, n, "relaymesh_chat_rooms", "", ""); got != 0 {
+		t.Fatalf("%v rooms after 2,000 history lookups, want 0", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f := dialSynced(ctx, t, n.HTTPURL(), "visited")
+	if got := metric(t, n, "relaymesh_chat_rooms", "", ""); got != 1 {
+		t.Fatalf("%v rooms with one fan in one room, want 1", got)
+	}
+	_ = f.Close()
+	eventually(t, 10*time.Second, "the empty room freed", func() (bool, string) {
+		got := metric(t, n, "relaymesh_chat_rooms", "", "")
+		return got == 0, fmt.Sprintf("%v rooms", got)
+	})
+}
