@@ -77,7 +77,7 @@ func runBenchChat(args []string, stdout, stderr io.Writer) int {
 	sources := fs.Int("source-addrs", 0, fmt.Sprintf("source addresses to dial from, from --source-first on (0: enough for %d connections each and, with --per-ip-rate, for the publish rate)", chatbench.MaxFansPerSource))
 	sourceFirst := fs.String("source-first", "127.0.0.1", "first source address; the next ones count up from it (all of 127.0.0.0/8 is loopback)")
 	waitTree := fs.Duration("wait-tree", 0, "with --discover or --nodes: wait up to this long for the chat tree to be whole (one root) before starting, e.g. right after 'relaymesh dev' is ready")
-	perIPRate := fs.Float64("per-ip-rate", 5, "the servers' publish limit per IP (msg/s; relaymesh's chat.rate_per_ip), for --source-addrs 0: publishers are spread so each address stays under 80 % of it; 0: ignore")
+	perIPRate := fs.Float64("per-ip-rate", 5, "the servers' publish limit per IP (msg/s; relaymesh's chat.rate_per_second), for --source-addrs 0: publishers are spread so each address stays under 80 % of it; 0: ignore")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, not its workers) to this file")
