@@ -76,6 +76,7 @@ func Defaults() Config {
 		Chat: Chat{
 			HistoryOnJoin:    50,                    // a screenful of context
 			RecoveryWindow:   1000,                  // ~50s of a busy room: longer than any reconnect
+			RecoveryMemory:   512 << 20,             // ~1,700 full rooms of ~300-byte messages
 			Retention:        30 * 24 * time.Hour,   // the platform's 30 days; the origin archive keeps the rest
 			RatePerSecond:    5,                     // the platform's spam limit per IP
 			RateBurst:        10,                    // a quick paste passes, a flood does not

@@ -108,6 +108,7 @@ func TestChatDefaults(t *testing.T) {
 	want := Chat{
 		HistoryOnJoin:    50,
 		RecoveryWindow:   1000,
+		RecoveryMemory:   512 << 20,
 		Retention:        30 * 24 * time.Hour,
 		RatePerSecond:    5,
 		RateBurst:        10,

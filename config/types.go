@@ -390,6 +390,14 @@ type Chat struct {
 	// with traffic. 1-100000.
 	RecoveryWindow int `yaml:"recovery_window"`
 
+	// RecoveryMemory bounds the bytes of messages all rooms together hold
+	// for recovery: rooms times RecoveryWindow has no bound of its own, and
+	// any fan can open a room. Past it, a room that gets a message drops its
+	// oldest ones down to its share (RecoveryMemory / rooms), so the total
+	// stays under twice this; a resume from before what a room dropped gets
+	// complete=false. Default 512MiB. 1MiB-1TiB.
+	RecoveryMemory ByteSize `yaml:"recovery_memory"`
+
 	// Retention is how long the node's chat store keeps messages; older ones
 	// are deleted (the archive in the origin keeps them). Default 720h (30
 	// days, the platform's retention). Longer costs local disk on every node,

@@ -197,6 +197,8 @@ const (
 	minPresenceInterval = 100 * time.Millisecond
 	maxPresenceFrames   = 1_000_000
 	minSendBuffer       = 4 << 10
+	minRecoveryMemory   = 1 << 20
+	maxRecoveryMemory   = 1 << 40
 	maxSendBuffer       = 64 << 20
 	minDrainTimeout     = time.Second
 	maxDrainTimeout     = 5 * time.Minute
@@ -231,6 +233,9 @@ func (ch *Chat) validate(ps *Problems, httpListen string) {
 		ps.add("chat.presence_interval", "must be at least %s; got %q", minPresenceInterval, ch.PresenceInterval)
 	}
 	intRange(ps, "chat.presence_frames", ch.PresenceFrames, 1, maxPresenceFrames)
+	if ch.RecoveryMemory < minRecoveryMemory || ch.RecoveryMemory > maxRecoveryMemory {
+		ps.add("chat.recovery_memory", "must be in %s-%s; got %q", ByteSize(minRecoveryMemory), ByteSize(maxRecoveryMemory), ch.RecoveryMemory)
+	}
 	if ch.SendBuffer < minSendBuffer || ch.SendBuffer > maxSendBuffer {
 		ps.add("chat.send_buffer", "must be in %s-%s; got %q", ByteSize(minSendBuffer), ByteSize(maxSendBuffer), ch.SendBuffer)
 	}

@@ -59,6 +59,7 @@ func (n *Node) startChat() error {
 		Logger:           n.log.With("component", "chat"),
 		HistoryOnJoin:    c.HistoryOnJoin,
 		RecoveryWindow:   c.RecoveryWindow,
+		RecoveryMemory:   int64(c.RecoveryMemory),
 		Retention:        c.Retention,
 		RatePerSecond:    c.RatePerSecond,
 		RateBurst:        c.RateBurst,

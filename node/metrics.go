@@ -52,6 +52,8 @@ var (
 		"Chat WebSocket connections open on this node.", nil, nil)
 	descChatRooms = prometheus.NewDesc("relaymesh_chat_rooms",
 		"Chat rooms this node holds in memory (with fans here or recent messages).", nil, nil)
+	descChatHeld = prometheus.NewDesc("relaymesh_chat_recovery_bytes",
+		"Bytes of messages this node's rooms hold for recovery (bounded by chat.recovery_memory).", nil, nil)
 	descChatCounters = prometheus.NewDesc("relaymesh_chat_events_total",
 		"Chat events on this node: messages published here, relayed to local rooms, refused.", []string{"event"}, nil)
 	descLeafParent = prometheus.NewDesc("relaymesh_leaf_parent",
@@ -90,7 +92,7 @@ type nodeCollector struct{ n *Node }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuildInfo, descMembers, descMemberEvents, descPeerRTT,
-		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatCounters,
+		descHealthScore, descReady, descLinkPeers, descLinkCounters, descChatFans, descChatRooms, descChatHeld, descChatCounters,
 		descLeafParent, descLeafConns, descHLSFills, descHLSEvents, descHLSOriginRefused, descHLSOriginInFlight,
 		descHLSCache, descHLSAnnouncements, descSpool, descHTTPConns, descHTTPConnLimit, descHTTPConnEvents, descHTTPTimeouts, descIngestEvents} {
 		ch <- d
@@ -127,10 +129,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		s := n.chat.Stats()
 		ch <- prometheus.MustNewConstMetric(descChatFans, prometheus.GaugeValue, float64(s.Fans))
 		ch <- prometheus.MustNewConstMetric(descChatRooms, prometheus.GaugeValue, float64(s.Rooms))
+		ch <- prometheus.MustNewConstMetric(descChatHeld, prometheus.GaugeValue, float64(s.HeldBytes))
 		for event, v := range map[string]float64{"published": float64(s.Published), "publish_failed": float64(s.PublishFailed),
 			"relayed": float64(s.Relayed), "relayed_live": float64(s.RelayedLive), "live_out_of_order": float64(s.LiveSkipped),
 			"rate_limited": float64(s.RateLimited), "bad_frame": float64(s.BadFrames), "too_slow": float64(s.SlowFans),
-			"malformed_stored": float64(s.Malformed)} {
+			"malformed_stored": float64(s.Malformed), "recovery_trimmed": float64(s.HeldTrimmed)} {
 			ch <- prometheus.MustNewConstMetric(descChatCounters, prometheus.CounterValue, v, event)
 		}
 	}

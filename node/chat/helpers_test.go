@@ -40,7 +40,7 @@ func startService(t *testing.T, tune func(*Config)) *testService {
 	}
 	cfg := Config{
 		Node: "test-1", Region: "seoul", NATS: ns.Conn(), JetStream: ns.JetStream(), Logger: log,
-		HistoryOnJoin: 50, RecoveryWindow: 1000, Retention: time.Hour,
+		HistoryOnJoin: 50, RecoveryWindow: 1000, RecoveryMemory: 512 << 20, Retention: time.Hour,
 		RatePerSecond: 1e6, RateBurst: 1e6, MaxTextBytes: 500, MaxFrameBytes: 4096,
 		PresenceInterval: time.Second, MaxPendingBytes: 256 << 10, DrainTimeout: 10 * time.Second,
 		BatchWindow: 50 * time.Millisecond, PingInterval: 20 * time.Second,

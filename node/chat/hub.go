@@ -51,6 +51,7 @@ type hub struct {
 
 	mu    sync.Mutex
 	rooms map[string]*room
+	held  heldMemory // the rooms' frames, against chat.recovery_memory
 
 	deliverMu sync.Mutex        // serialises the two paths
 	next      map[string]uint64 // per origin, the next sequence to deliver
@@ -63,9 +64,11 @@ type hub struct {
 	liveSub     *nats.Subscription
 }
 
-func newHub(log *slog.Logger, window int, batchWindow time.Duration) *hub {
-	return &hub{log: log, window: window, batchWindow: batchWindow,
+func newHub(log *slog.Logger, window int, batchWindow time.Duration, memoryBudget int64) *hub {
+	h := &hub{log: log, window: window, batchWindow: batchWindow,
 		rooms: make(map[string]*room), next: make(map[string]uint64)}
+	h.held.budget = memoryBudget
+	return h
 }
 
 // start subscribes to the live subject and begins consuming ROOMS.
@@ -133,8 +136,9 @@ func (h *hub) room(name string) *room {
 	defer h.mu.Unlock()
 	r := h.rooms[name]
 	if r == nil {
-		r = newRoom(name, h.window, h.batchWindow)
+		r = newRoom(name, h.window, h.batchWindow, &h.held)
 		h.rooms[name] = r
+		h.held.rooms.Add(1)
 	}
 	return r
 }
@@ -302,6 +306,7 @@ func (h *hub) leave(s *session) {
 	if len(r.fans) == 0 && r.ring.len() == 0 {
 		r.dropped = true
 		delete(h.rooms, s.room)
+		h.held.rooms.Add(-1)
 	}
 	r.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +68,7 @@ func ringIDs(h *hub, room string) []string {
 // delivers it, the other copy is dropped, and a live message past a gap
 // waits for the durable path instead of jumping it.
 func TestHubDeliversEachMessageOnceInOriginOrder(t *testing.T) {
-	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0, 0)
 	h.offerLive(msg("a", 1, "r"))    // first message of a: live may deliver it
 	h.offerLive(msg("a", 3, "r"))    // 2 was lost on the live path
 	h.offerDurable(msg("a", 1, "r")) // duplicate
@@ -100,7 +101,7 @@ func TestHubDeliversEachMessageOnceInOriginOrder(t *testing.T) {
 // ahead (seoul-1.999999999) is not delivered and does not move the mark, so
 // the origin's real next message still gets through.
 func TestForgedLiveIDDoesNotMuteOrigin(t *testing.T) {
-	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0, 0)
 	h.offerDurable(msg("seoul-1", 1, "r"))
 	h.offerLive(msg("seoul-1", 999999999, "r"))
 	h.offerLive(msg("seoul-1", 2, "r"))
@@ -160,7 +161,7 @@ func TestLiveSubject(t *testing.T) {
 // nobody is in leave no trace, and a room a fan left without messages is
 // freed (a client once grew the map to 600,000 rooms in 27 s).
 func TestRoomsAreNotCreatedByLookups(t *testing.T) {
-	h := newHub(slog.New(slog.DiscardHandler), 100, 0)
+	h := newHub(slog.New(slog.DiscardHandler), 100, 0, 0)
 	for i := range 1000 {
 		if got := h.history(fmt.Sprintf("room-%d", i), 10); len(got) != 0 {
 			t.Fatalf("history of an unknown room: %v", got)
@@ -189,7 +190,7 @@ func TestRoomsAreNotCreatedByLookups(t *testing.T) {
 // TestReplayMarks: a resume gets exactly what its marks say it lacks, per
 // origin, and is told when the window no longer reaches back far enough.
 func TestReplayMarks(t *testing.T) {
-	r := newRoom("r", 4, 0)
+	r := newRoom("r", 4, 0, &heldMemory{})
 	for _, m := range []wire.Message{msg("a", 1, "r"), msg("b", 1, "r"), msg("a", 2, "r"), msg("b", 2, "r"), msg("a", 3, "r")} {
 		r.addLocked(entryOf(t, m)) // a.1 falls out of the window of 4
 	}
@@ -243,6 +244,82 @@ func TestRecentWraps(t *testing.T) {
 	if want := []uint64{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(evicted, want) {
 		t.Fatalf("evicted %v, want %v", evicted, want)
 	}
+
+	// Dropping the oldest early, then filling again, while growing and
+	// after wrapping: the order holds.
+	q = recent{limit: 5}
+	var want []uint64
+	seq := uint64(0)
+	for round := range 12 {
+		for range 1 + round%3 {
+			seq++
+			q.push(entry{id: wire.ID{Origin: "a", Seq: seq}})
+			want = append(want, seq)
+			if len(want) > 5 {
+				want = want[1:]
+			}
+		}
+		if round%2 == 1 && q.len() > 1 {
+			if got := q.popOldest().id.Seq; got != want[0] {
+				t.Fatalf("round %d: popOldest gave %d, want %d", round, got, want[0])
+			}
+			want = want[1:]
+		}
+		var held []uint64
+		for i := range q.len() {
+			held = append(held, q.at(i).id.Seq)
+		}
+		if !slices.Equal(held, want) {
+			t.Fatalf("round %d: holds %v, want %v", round, held, want)
+		}
+	}
+}
+
+// TestRecoveryMemoryIsBounded: rooms × recovery_window has no bound of its
+// own, so the node's rooms share a budget. Past it, a room that gets a
+// message drops its oldest ones down to its share; the total stays under
+// twice the budget, every room keeps its newest messages, and a resume
+// from before what a room dropped is told it is not complete.
+func TestRecoveryMemoryIsBounded(t *testing.T) {
+	const budget = 64 << 10
+	h := newHub(slog.New(slog.DiscardHandler), 1000, 0, budget)
+	var frame int64
+	for seq := uint64(1); seq <= 5000; seq++ {
+		m := msg("a", seq, fmt.Sprintf("r-%d", seq%50))
+		m.Text = strings.Repeat("x", 150)
+		h.offerDurable(m)
+		if seq == 1 {
+			frame = h.held.bytes.Load()
+		}
+		if got := h.held.bytes.Load(); got > 2*budget {
+			t.Fatalf("after %d messages in 50 rooms the rooms hold %d bytes; the budget is %d", seq, got, budget)
+		}
+	}
+	if unbounded := 5000 * frame; unbounded <= 2*budget {
+		t.Fatalf("the test's %d bytes of messages fit the budget anyway", unbounded)
+	}
+	if h.held.trims.Load() == 0 {
+		t.Fatal("nothing dropped for the budget")
+	}
+	var sum int64
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		sum += r.bytes
+		r.mu.Unlock()
+	}
+	if got := h.held.bytes.Load(); got != sum {
+		t.Fatalf("the budget counts %d bytes held; the rooms hold %d", got, sum)
+	}
+	r := h.lookup("r-7")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last := r.ring.at(r.ring.len() - 1).id.Seq; last != 4957 {
+		t.Fatalf("room r-7's newest held message is a.%d, want a.4957", last)
+	}
+	if _, _, complete := r.replayLocked(wire.Since{"a": 7}, 50); complete {
+		t.Fatal("a resume from a.7 is told it is complete, though the room dropped messages after it")
+	}
+	t.Logf("%d frames of %d bytes, budget %d: rooms hold %d bytes, %d dropped early", 5000, frame, budget, h.held.bytes.Load(), h.held.trims.Load())
 }
 
 func TestLimiter(t *testing.T) {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/relaymesh/relaymesh/node/chat/wire"
@@ -19,30 +20,72 @@ type entry struct {
 	frame []byte
 }
 
-// recent is a room's latest messages, oldest first: a circular buffer of
-// at most its capacity, so adding to a full one overwrites the oldest
-// instead of moving the others (a copy of the whole window per message).
+// recent is a room's latest messages, oldest first: a ring of at most
+// limit entries, so adding to a full one overwrites the oldest instead of
+// moving the others (a copy of the whole window per message), and the
+// oldest can be dropped early when the node is over its memory budget.
 type recent struct {
-	buf   []entry
-	start int // index of the oldest entry once buf is full
+	buf   []entry // grows up to limit
+	start int     // index of the oldest entry
+	n     int
 	limit int
 }
 
-func (q *recent) len() int { return len(q.buf) }
+func (q *recent) len() int { return q.n }
 
 // at returns the i-th oldest entry.
 func (q *recent) at(i int) entry { return q.buf[(q.start+i)%len(q.buf)] }
 
 // push appends e, returning the entry it pushed out, if any.
 func (q *recent) push(e entry) (old entry, evicted bool) {
-	if len(q.buf) < q.limit {
-		q.buf = append(q.buf, e)
-		return entry{}, false
+	switch {
+	case q.n == q.limit:
+		old = q.buf[q.start]
+		q.buf[q.start] = e
+		q.start = (q.start + 1) % len(q.buf)
+		return old, true
+	case q.n < len(q.buf):
+		q.buf[(q.start+q.n)%len(q.buf)] = e
+	default: // full below the limit: grow, oldest first again
+		grown := make([]entry, 0, min(q.limit, 2*len(q.buf)+1))
+		for i := range q.n {
+			grown = append(grown, q.at(i))
+		}
+		q.buf, q.start = grown[:cap(grown)], 0
+		q.buf[q.n] = e
 	}
-	old = q.buf[q.start]
-	q.buf[q.start] = e
+	q.n++
+	return entry{}, false
+}
+
+// popOldest removes and returns the oldest entry; q must not be empty.
+func (q *recent) popOldest() entry {
+	old := q.buf[q.start]
+	q.buf[q.start] = entry{}
 	q.start = (q.start + 1) % len(q.buf)
-	return old, true
+	q.n--
+	return old
+}
+
+// heldMemory is the node's budget for the frames its rooms hold, shared
+// by every room: rooms times recovery_window alone has no bound, and any
+// fan may open a room. While the total is over budget, a room that gets a
+// message and holds more than its fair share (budget / rooms) drops its
+// oldest ones first. Rooms that get no messages are not trimmed, so the
+// total stays under twice the budget: each room holds at most what it held
+// when the budget was reached, or its share.
+type heldMemory struct {
+	budget int64 // bytes; 0: no budget
+	bytes  atomic.Int64
+	rooms  atomic.Int64
+	trims  atomic.Uint64 // messages dropped early for the budget
+}
+
+func (m *heldMemory) overShare(roomBytes int64) bool {
+	if m.budget <= 0 || m.bytes.Load() <= m.budget {
+		return false
+	}
+	return roomBytes > m.budget/max(1, m.rooms.Load())
 }
 
 // outgoing is a frame waiting in the room's window, encoded once for every
@@ -59,8 +102,10 @@ type outgoing struct {
 type room struct {
 	name string
 
-	mu   sync.Mutex
-	ring recent // at most window entries
+	mu    sync.Mutex
+	ring  recent // at most window entries
+	bytes int64  // of the frames in ring
+	held  *heldMemory
 	// evicted is, per origin, the highest seq dropped from ring: a fan whose
 	// since mark is below it may have missed messages this node no longer
 	// holds in memory.
@@ -83,15 +128,31 @@ type room struct {
 	flushes     int           // writes to the fans so far (tests)
 }
 
-func newRoom(name string, window int, batchWindow time.Duration) *room {
-	return &room{name: name, ring: recent{limit: window}, batchWindow: batchWindow,
+func newRoom(name string, window int, batchWindow time.Duration, held *heldMemory) *room {
+	return &room{name: name, ring: recent{limit: window}, held: held, batchWindow: batchWindow,
 		evicted: make(map[string]uint64), fans: make(map[*session]struct{})}
 }
 
 // addLocked appends a message to the recent ones. Called by the hub only,
 // in delivery order.
 func (r *room) addLocked(e entry) {
-	if old, ok := r.ring.push(e); ok && old.id.Seq > r.evicted[old.id.Origin] {
+	r.bytes += int64(len(e.frame))
+	r.held.bytes.Add(int64(len(e.frame)))
+	if old, ok := r.ring.push(e); ok {
+		r.forgetLocked(old)
+	}
+	for r.ring.len() > 1 && r.held.overShare(r.bytes) {
+		r.forgetLocked(r.ring.popOldest())
+		r.held.trims.Add(1)
+	}
+}
+
+// forgetLocked accounts for an entry no longer held; a fan whose marks
+// are below it is told its resume is not complete.
+func (r *room) forgetLocked(old entry) {
+	r.bytes -= int64(len(old.frame))
+	r.held.bytes.Add(-int64(len(old.frame)))
+	if old.id.Seq > r.evicted[old.id.Origin] {
 		r.evicted[old.id.Origin] = old.id.Seq
 	}
 }

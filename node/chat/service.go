@@ -33,6 +33,7 @@ type Config struct {
 
 	HistoryOnJoin    int           // messages a new fan gets first
 	RecoveryWindow   int           // messages per room held for recovery
+	RecoveryMemory   int64         // bytes of held messages over all rooms (see heldMemory); 0: no bound
 	Retention        time.Duration // how long the streams keep messages
 	RatePerSecond    float64       // publishes per second per client IP
 	RateBurst        int
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	svc := &Service{cfg: cfg, log: cfg.Logger, presence: newPresence(),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		hub:     newHub(cfg.Logger, cfg.RecoveryWindow, cfg.BatchWindow)}
+		hub:     newHub(cfg.Logger, cfg.RecoveryWindow, cfg.BatchWindow, cfg.RecoveryMemory)}
 	var err error
 	if svc.store, err = openStore(ctx, cfg.JetStream, cfg.Node, cfg.Retention); err != nil {
 		return nil, err
@@ -352,6 +353,8 @@ type Stats struct {
 	Fans, Published, PublishFailed, RateLimited, BadFrames, SlowFans int64
 	Relayed, RelayedLive, LiveSkipped, Malformed                     uint64
 	Rooms                                                            int
+	HeldBytes                                                        int64  // frames the rooms hold for recovery
+	HeldTrimmed                                                      uint64 // of them, dropped early for chat.recovery_memory
 }
 
 // Stats returns the counters.
@@ -363,7 +366,7 @@ func (svc *Service) Stats() Stats {
 		SlowFans: svc.metrics.slowFans.Load(),
 		Relayed:  svc.hub.delivered.Load(), RelayedLive: svc.hub.liveFirst.Load(),
 		LiveSkipped: svc.hub.liveSkipped.Load(), Malformed: svc.hub.malformed.Load(),
-		Rooms: svc.hub.roomCount(),
+		Rooms: svc.hub.roomCount(), HeldBytes: svc.hub.held.bytes.Load(), HeldTrimmed: svc.hub.held.trims.Load(),
 	}
 }
 
