@@ -84,7 +84,6 @@ type publisher struct {
 	// readiness reports it, and it clears with the first stored message.
 	failing  atomic.Bool
 	failures atomic.Uint64 // publishes answered with an error
-	resent   atomic.Uint64 // publishes sent again after a surprise ahead of them
 
 	lastSeq uint64 // ORIGIN's last sequence; owned by run
 }
@@ -242,7 +241,6 @@ func (p *publisher) send(ctx context.Context, batch []*pubRequest) (retry []*pub
 				p.answer(s.req, fmt.Errorf("chat: store message: %w", err))
 				break
 			}
-			p.resent.Add(1)
 			retry = append(retry, s.req)
 		default:
 			resync = true

@@ -77,8 +77,11 @@ func (q *recent) popOldest() entry {
 type heldMemory struct {
 	budget int64 // bytes; 0: no budget
 	bytes  atomic.Int64
-	rooms  atomic.Int64
-	trims  atomic.Uint64 // messages dropped early for the budget
+	// rooms is len(hub.rooms), kept here because rooms read it under
+	// their own lock, which must not take the hub's (leave takes the
+	// hub's, then the room's).
+	rooms atomic.Int64
+	trims atomic.Uint64 // messages dropped early for the budget
 }
 
 func (m *heldMemory) overShare(roomBytes int64) bool {
